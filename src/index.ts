@@ -1,0 +1,65 @@
+/**
+ * rxzk: Apache ZooKeeper as RxJS streams.
+ */
+
+// Session
+export { connect } from './session/connect.js';
+export { ZkClient } from './session/client.js';
+export type { ConnectOptions, CreateOptions, WatchOptions } from './session/client.js';
+export type { SessionState, SessionStateType, LostReason } from './session/state.js';
+export { isValidTransition } from './session/state.js';
+export type { Logger } from './session/logger.js';
+export type { RetryPolicy } from './session/retry.js';
+export { defaultRetryPolicy } from './session/retry.js';
+export { validatePath, pathProblem, MAX_DATA_BYTES, MAX_TTL_MS } from './session/validate.js';
+export { PROTECTED_PREFIX } from './session/create.js';
+
+// Data shapes
+export { CreateMode, Perms, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, CREATOR_ALL_ACL } from './types.js';
+export type { Stat, Acl, WatchEvent } from './types.js';
+
+// Transport
+export { nativeTransport } from './transport/native.js';
+export type { NativeLogLevel, NativeTransportOptions } from './transport/native.js';
+export type {
+  Transport,
+  TransportHandle,
+  TransportEvent,
+  TransportOptions,
+  AuthInfo,
+  Watcher,
+  CreateRequest,
+} from './transport/port.js';
+
+// Errors
+export {
+  Code,
+  ZkError,
+  errorFromCode,
+  isRetryable,
+  InvalidArgumentError,
+  InvalidPathError,
+  DataTooLargeError,
+  ClosedError,
+  SystemError,
+  ConnectionLossError,
+  OperationTimeoutError,
+  MarshallingError,
+  UnimplementedError,
+  BadArgumentsError,
+  InvalidStateError,
+  NoNodeError,
+  NoAuthError,
+  BadVersionError,
+  NoChildrenForEphemeralsError,
+  NodeExistsError,
+  NotEmptyError,
+  SessionExpiredError,
+  InvalidACLError,
+  AuthFailedError,
+  SessionMovedError,
+  NotReadOnlyError,
+  QuotaExceededError,
+  ThrottledError,
+} from './errors.js';
+export type { CodeName, ZkErrorOptions } from './errors.js';

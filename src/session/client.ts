@@ -1,0 +1,294 @@
+/**
+ * `connect()` and the client: typed, Promise-based operations on a session that heals itself.
+ */
+import { asyncScheduler, firstValueFrom, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { ClosedError, InvalidArgumentError, isRetryable } from '../errors.js';
+import { nativeTransport, type NativeLogLevel } from '../transport/native.js';
+import type { AuthInfo, Transport, TransportHandle, Watcher } from '../transport/port.js';
+import { isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
+import { Connection } from './connection.js';
+import { createNode, protectedPath } from './create.js';
+import { silentLogger, type Logger } from './logger.js';
+import { registry } from './registry.js';
+import { backoffDelay, retryPolicy, type RetryPolicy } from './retry.js';
+import type { SessionState } from './state.js';
+import {
+  validateData,
+  validateMode,
+  validatePath,
+  requestOverhead,
+  validatePositiveInt,
+  validateRequestSize,
+  validateTtl,
+  validateVersion,
+} from './validate.js';
+
+export interface ConnectOptions {
+  /** Requested session timeout in ms (the server bounds it to 2..20 ticks). Default 30,000. */
+  readonly sessionTimeout?: number;
+  /** How long an operation waits for a live connection before failing with ConnectionLoss. Default 15,000. */
+  readonly connectionTimeout?: number;
+  /** Credentials presented on every session, e.g. `[{ scheme: 'digest', credentials: 'user:secret' }]`. */
+  readonly auth?: readonly AuthInfo[];
+  /** Backoff for operations that meet connection loss. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Open a new session by itself after `lost`. Default true. */
+  readonly reconnect?: boolean;
+  readonly logger?: Logger;
+  /** Clock for every timer of the client (session-lost timer, backoff, timeouts). Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+  /** Default: the ZooKeeper C client (`nativeTransport()`). */
+  readonly transport?: Transport;
+  /** The C client's own stderr log level when the default transport is used. Default 'off'. */
+  readonly nativeLogLevel?: NativeLogLevel;
+}
+
+export interface CreateOptions {
+  /** Default 'persistent'. */
+  readonly mode?: CreateMode;
+  /** Milliseconds; required for TTL modes. */
+  readonly ttl?: number;
+  /** Create missing ancestors first: `true` as persistent nodes, `'container'` as container nodes. */
+  readonly createParents?: boolean | 'container';
+  /**
+   * Put a protection GUID in the name (`<parent>/_c_<uuid>-<name>`) so that a create whose reply is lost
+   * is found instead of repeated. Default: on for sequential modes, off otherwise.
+   */
+  readonly protect?: boolean;
+}
+
+export interface WatchOptions {
+  /** A one-shot watch: called once, with the next event on this node. */
+  readonly watch?: Watcher;
+}
+
+/** A ZooKeeper client. Obtain one with `connect()`. */
+export class ZkClient {
+  /** Hot; replays the current state; completes after `closed`. */
+  readonly state$: Observable<SessionState>;
+  private readonly connection: Connection;
+  private readonly retry: RetryPolicy;
+  private readonly scheduler: SchedulerLike;
+  private readonly pending = new Set<(error: Error) => void>();
+  /** The connect string's chroot ('' for none): the client prepends it to every path it sends. */
+  private readonly chroot: string;
+
+  /** @internal Use `connect()`. */
+  constructor(
+    readonly connectString: string,
+    options: ConnectOptions = {},
+  ) {
+    const scheduler = options.scheduler ?? asyncScheduler;
+    const slash = connectString.indexOf('/');
+    this.chroot = slash === -1 || connectString.length === slash + 1 ? '' : connectString.slice(slash);
+    const auth = [...(options.auth ?? [])];
+    auth.forEach((a, i) => validateAuth(a.scheme, a.credentials, `options.auth[${i}]`));
+    this.retry = retryPolicy(options.retry);
+    this.scheduler = scheduler;
+    this.connection = new Connection({
+      connectString,
+      sessionTimeout: validatePositiveInt(options.sessionTimeout ?? 30_000, 'options.sessionTimeout'),
+      connectionTimeout: validatePositiveInt(
+        options.connectionTimeout ?? 15_000,
+        'options.connectionTimeout',
+      ),
+      auth,
+      reconnect: options.reconnect ?? true,
+      transport: options.transport ?? nativeTransport({ nativeLogLevel: options.nativeLogLevel ?? 'off' }),
+      scheduler,
+      logger: options.logger ?? silentLogger,
+    });
+    this.state$ = this.connection.state$.asObservable();
+    registry.clientOpened();
+  }
+
+  get state(): SessionState {
+    return this.connection.state;
+  }
+
+  /** Resolves once a session is live (bounded by `connectionTimeout`); rejects with ClosedError after close. */
+  async ready(): Promise<void> {
+    await this.connection.live();
+  }
+
+  /** The id of the current session (hex), or undefined while there is none. */
+  get sessionId(): string | undefined {
+    const state = this.state;
+    return 'sessionId' in state && state.type !== 'lost' ? state.sessionId : undefined;
+  }
+
+  /**
+   * Creates a node and resolves to its path (with the sequence suffix for sequential modes, and the
+   * protection prefix when protected). Nodes are created with the open ACL; use `setACL` to restrict.
+   */
+  async create(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<string> {
+    const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
+    validatePath(path, 'path', isSequential(mode));
+    const bytes = validateData(data);
+    const ttl = validateTtl(mode, options.ttl, 'options.ttl');
+    const protect = options.protect ?? isSequential(mode);
+    const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
+    validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined));
+    const plan = {
+      path,
+      data: bytes,
+      mode,
+      ttl,
+      protect,
+      parents:
+        options.createParents === 'container'
+          ? 'container'
+          : options.createParents
+            ? 'persistent'
+            : undefined,
+    } as const;
+    return this.track(() =>
+      createNode(
+        { live: () => this.connection.live(), backoff: (attempt, error) => this.backoff(attempt, error) },
+        plan,
+      ),
+    );
+  }
+
+  /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
+  async get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
+    validatePath(path);
+    return this.read((h) => h.get(path, options.watch));
+  }
+
+  /** Sets data if `version` matches (-1: any). Resolves to the new Stat. Not retried once sent. */
+  async set(path: string, data: Uint8Array | string, version = -1): Promise<Stat> {
+    validatePath(path);
+    const bytes = validateData(data);
+    validateVersion(version);
+    validateRequestSize(bytes, requestOverhead('set', this.chroot + path));
+    return this.write((h) => h.set(path, bytes, version));
+  }
+
+  /** Deletes a childless node if `version` matches (-1: any). Not retried once sent. */
+  async delete(path: string, version = -1): Promise<void> {
+    validatePath(path);
+    validateVersion(version);
+    return this.write((h) => h.delete(path, version));
+  }
+
+  /** The Stat, or null when the node does not exist (then the watch fires on its creation). */
+  async exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
+    validatePath(path);
+    return this.read((h) => h.exists(path, options.watch));
+  }
+
+  /** Child names (in the server's order) and the parent's Stat. Rejects with NoNodeError for a missing parent. */
+  async children(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
+    validatePath(path);
+    return this.read((h) => h.children(path, options.watch));
+  }
+
+  /** Lets the server the client is on catch up with the leader, so the next read is not stale. */
+  async sync(path = '/'): Promise<void> {
+    validatePath(path);
+    return this.read((h) => h.sync(path));
+  }
+
+  async getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    validatePath(path);
+    return this.read((h) => h.getACL(path));
+  }
+
+  async setACL(path: string, acl: readonly Acl[], version = -1): Promise<void> {
+    validatePath(path);
+    validateVersion(version);
+    if (!Array.isArray(acl) || acl.length === 0) {
+      throw new InvalidArgumentError('acl', 'must be a non-empty array of { perms, scheme, id }', acl);
+    }
+    acl.forEach((a, i) => validateAcl(a, `acl[${i}]`));
+    return this.write((h) => h.setACL(path, acl, version));
+  }
+
+  /** Adds credentials to this session, and to every later session of this client. */
+  async addAuth(scheme: string, credentials: string): Promise<void> {
+    validateAuth(scheme, credentials, 'auth');
+    this.connection.addAuth({ scheme, credentials });
+    return this.read((h) => h.addAuth({ scheme, credentials }));
+  }
+
+  /** Closes the session. Idempotent. Pending operations reject with ClosedError. */
+  async close(): Promise<void> {
+    if (this.state.type === 'closed') return;
+    const error = new ClosedError();
+    for (const reject of [...this.pending]) reject(error);
+    this.pending.clear();
+    this.connection.close();
+    registry.clientClosed();
+  }
+
+  /** @internal The current transport handle, for test tools that must act on the session itself. */
+  currentHandle(): TransportHandle | undefined {
+    return this.connection.currentHandle();
+  }
+
+  private read<T>(op: (handle: TransportHandle) => Promise<T>): Promise<T> {
+    return this.track(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const handle = await this.connection.live();
+        try {
+          return await op(handle);
+        } catch (error) {
+          if (!isRetryable(error)) throw error;
+          await this.backoff(attempt, error);
+        }
+      }
+    });
+  }
+
+  private write<T>(op: (handle: TransportHandle) => Promise<T>): Promise<T> {
+    return this.track(async () => op(await this.connection.live()));
+  }
+
+  /** Waits before retry `attempt`, or rethrows `error` when the policy is exhausted or the client closed. */
+  private async backoff(attempt: number, error: unknown): Promise<void> {
+    if (attempt >= this.retry.maxRetries || this.state.type === 'closed') throw error;
+    await firstValueFrom(timer(backoffDelay(this.retry, attempt), this.scheduler));
+  }
+
+  /** Runs `work`, but rejects with ClosedError at once if the client is closed meanwhile. */
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.state.type === 'closed') return Promise.reject(new ClosedError());
+    return new Promise<T>((resolve, reject) => {
+      const settle = (fn: () => void) => {
+        this.pending.delete(reject);
+        fn();
+      };
+      this.pending.add(reject);
+      work().then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
+      );
+    });
+  }
+}
+
+/** A GUID-shaped stand-in: protected names have the same length whatever the GUID. */
+const PROTECTION_SAMPLE = '00000000-0000-0000-0000-000000000000';
+
+function validateAuth(scheme: unknown, credentials: unknown, argument: string): void {
+  if (typeof scheme !== 'string' || scheme.length === 0) {
+    throw new InvalidArgumentError(`${argument}.scheme`, 'must be a non-empty string', scheme);
+  }
+  if (typeof credentials !== 'string') {
+    throw new InvalidArgumentError(`${argument}.credentials`, 'must be a string');
+  }
+}
+
+function validateAcl(acl: Acl, argument: string): void {
+  if (typeof acl !== 'object' || acl === null)
+    throw new InvalidArgumentError(argument, 'must be an object', acl);
+  if (!Number.isInteger(acl.perms) || acl.perms < 0 || acl.perms > 31) {
+    throw new InvalidArgumentError(`${argument}.perms`, 'must be a bit set of Perms (0..31)', acl.perms);
+  }
+  if (typeof acl.scheme !== 'string' || acl.scheme.length === 0) {
+    throw new InvalidArgumentError(`${argument}.scheme`, 'must be a non-empty string', acl.scheme);
+  }
+  if (typeof acl.id !== 'string')
+    throw new InvalidArgumentError(`${argument}.id`, 'must be a string', acl.id);
+}

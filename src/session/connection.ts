@@ -1,0 +1,180 @@
+/**
+ * The connection state machine: owns the transport handle, turns its events into `SessionState`s, and
+ * replaces the handle when the session is gone. Operations live in client.ts; this file only knows
+ * handles and states.
+ */
+import {
+  BehaviorSubject,
+  filter,
+  firstValueFrom,
+  timeout,
+  timer,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { ClosedError, ConnectionLossError } from '../errors.js';
+import type { AuthInfo, Transport, TransportEvent, TransportHandle } from '../transport/port.js';
+import type { Logger } from './logger.js';
+import { registry } from './registry.js';
+import { isLive, isValidTransition, type LostReason, type SessionState } from './state.js';
+
+export interface ConnectionOptions {
+  readonly connectString: string;
+  readonly sessionTimeout: number;
+  readonly connectionTimeout: number;
+  readonly auth: AuthInfo[];
+  readonly reconnect: boolean;
+  readonly transport: Transport;
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+}
+
+export class Connection {
+  readonly state$ = new BehaviorSubject<SessionState>({ type: 'connecting' });
+  private handle: TransportHandle | undefined;
+  private lostTimer: Subscription | undefined;
+  /** Negotiated by the server on connect; the requested value until then. */
+  private negotiatedTimeout: number;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.negotiatedTimeout = options.sessionTimeout;
+    this.open();
+  }
+
+  get state(): SessionState {
+    return this.state$.value;
+  }
+
+  /** The handle of the live session, once the socket is up; waits (bounded) while it is not. */
+  async live(): Promise<TransportHandle> {
+    if (this.state.type === 'closed') throw new ClosedError();
+    if (isLive(this.state) && this.handle) return this.handle;
+    const state = await firstValueFrom(
+      this.state$.pipe(
+        filter((s) => isLive(s) || s.type === 'closed'),
+        timeout({
+          first: this.options.connectionTimeout,
+          scheduler: this.options.scheduler,
+          with: () => {
+            throw new ConnectionLossError({
+              cause: new Error(
+                `no connection within connectionTimeout (${this.options.connectionTimeout} ms)`,
+              ),
+            });
+          },
+        }),
+      ),
+      { defaultValue: { type: 'closed' } as SessionState },
+    );
+    if (state.type === 'closed' || !this.handle) throw new ClosedError();
+    return this.handle;
+  }
+
+  /** The current handle, for test tools (expire the session); undefined while none is open. */
+  currentHandle(): TransportHandle | undefined {
+    return this.handle;
+  }
+
+  addAuth(auth: AuthInfo): void {
+    // Kept for handles opened after a lost session: a new session starts unauthenticated.
+    this.options.auth.push(auth);
+  }
+
+  close(): void {
+    if (this.state.type === 'closed') return;
+    this.stopLostTimer();
+    this.dropHandle();
+    this.transition({ type: 'closed' });
+    this.state$.complete();
+  }
+
+  private open(): void {
+    const { connectString, sessionTimeout, auth, transport } = this.options;
+    let handle: TransportHandle | undefined = undefined;
+    // Events are bound to the handle they came from: a late event of a replaced handle is ignored.
+    handle = transport.open({ connectString, sessionTimeout, auth: [...auth] }, (event) => {
+      if (handle !== undefined && handle === this.handle) this.onEvent(event);
+    });
+    registry.handleOpened();
+    this.handle = handle;
+  }
+
+  private dropHandle(): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) {
+      handle.close();
+      registry.handleClosed();
+    }
+  }
+
+  private onEvent(event: TransportEvent): void {
+    const state = this.state;
+    this.options.logger.debug?.('rxzk: transport event', { event: event.type, state: state.type });
+    switch (event.type) {
+      case 'connected':
+        this.stopLostTimer();
+        this.negotiatedTimeout = event.sessionTimeout;
+        if (state.type === 'suspended' && state.sessionId === event.sessionId) {
+          this.transition({
+            type: 'reconnected',
+            sessionId: event.sessionId,
+            sessionTimeout: event.sessionTimeout,
+          });
+        } else if (state.type === 'connecting' || state.type === 'lost') {
+          this.transition({
+            type: 'connected',
+            sessionId: event.sessionId,
+            sessionTimeout: event.sessionTimeout,
+          });
+        }
+        return;
+      case 'disconnected':
+        if (isLive(state)) {
+          this.transition({ type: 'suspended', sessionId: state.sessionId });
+          // As Curator does: a suspension lasting a whole session timeout means the server has expired
+          // the session by now, even if no server is reachable to say so.
+          this.lostTimer = timer(this.negotiatedTimeout, this.options.scheduler).subscribe(() =>
+            this.sessionLost('timeout'),
+          );
+        }
+        return;
+      case 'expired':
+        this.sessionLost('expired');
+        return;
+      case 'authFailed':
+        this.options.logger.error?.('rxzk: authentication failed; the session is closed', {});
+        this.sessionLost('authFailed');
+        return;
+    }
+  }
+
+  private sessionLost(reason: LostReason): void {
+    const state = this.state;
+    this.stopLostTimer();
+    // The old handle is dead (expired) or abandoned (judged lost): never reuse it.
+    this.dropHandle();
+    if (state.type === 'connected' || state.type === 'suspended' || state.type === 'reconnected') {
+      this.transition({ type: 'lost', sessionId: state.sessionId, reason });
+    }
+    this.options.logger.warn?.('rxzk: session lost', { reason });
+    if (this.options.reconnect && this.state.type !== 'closed') this.open();
+  }
+
+  private stopLostTimer(): void {
+    this.lostTimer?.unsubscribe();
+    this.lostTimer = undefined;
+  }
+
+  private transition(next: SessionState): void {
+    const from = this.state.type;
+    if (!isValidTransition(from, next.type)) {
+      // Unreachable by construction; logged rather than thrown so a bug cannot kill the process.
+      this.options.logger.error?.('rxzk: impossible session transition suppressed', { from, to: next.type });
+      return;
+    }
+    this.options.logger.info?.(`rxzk: session ${next.type}`, { ...next });
+    // Update state before emitting: subscribers may re-enter (call operations) synchronously.
+    this.state$.next(next);
+  }
+}

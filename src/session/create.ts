@@ -1,0 +1,135 @@
+/**
+ * `create` with its recoveries. A create whose reply is lost (connection loss after the request left)
+ * may or may not have been applied; retrying blindly makes a duplicate sequential node or an orphan
+ * ephemeral. So:
+ * - sequential modes carry a protection GUID in the name (Curator's `_c_<uuid>-` scheme): after a lost
+ *   reply the parent's children are searched for the GUID before trying again;
+ * - a plain ephemeral is ours when it exists with our session as its owner;
+ * - other modes are not retried once sent: the caller gets ConnectionLossError (the outcome is unknown).
+ */
+import { randomUUID } from 'node:crypto';
+import { Code, isRetryable, ZkError } from '../errors.js';
+import type { TransportHandle } from '../transport/port.js';
+import { isEphemeral, isSequential, type CreateMode } from '../types.js';
+
+export const PROTECTED_PREFIX = '_c_';
+
+export interface CreateContext {
+  /** Waits for the live session and returns its handle. */
+  live(): Promise<TransportHandle>;
+  /** Waits before retry number `attempt`; throws when retries are exhausted. */
+  backoff(attempt: number, error: unknown): Promise<void>;
+}
+
+export interface CreatePlan {
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly mode: CreateMode;
+  readonly ttl: number | undefined;
+  readonly protect: boolean;
+  /** Missing parents are created first, with this mode (or not at all). */
+  readonly parents: 'persistent' | 'container' | undefined;
+}
+
+export function splitPath(path: string): { parent: string; name: string } {
+  const slash = path.lastIndexOf('/');
+  return { parent: slash === 0 ? '/' : path.slice(0, slash), name: path.slice(slash + 1) };
+}
+
+export function joinPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+/** The name a protected create sends: `<parent>/_c_<uuid>-<name>`. */
+export function protectedPath(path: string, guid: string): string {
+  const { parent, name } = splitPath(path);
+  return joinPath(parent, `${PROTECTED_PREFIX}${guid}-${name}`);
+}
+
+export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<string> {
+  const guid = plan.protect ? randomUUID() : undefined;
+  const path = guid ? protectedPath(plan.path, guid) : plan.path;
+  const request = { path, data: plan.data, mode: plan.mode, ttl: plan.ttl };
+  const recoverable = guid !== undefined || (isEphemeral(plan.mode) && !isSequential(plan.mode));
+  // Set once an attempt's outcome is unknown: from then on, look for its node before sending again.
+  let mayExist = false;
+  for (let attempt = 0; ; attempt++) {
+    const handle = await ctx.live();
+    try {
+      if (mayExist) {
+        const found = await recover(handle, plan, path, guid);
+        if (found !== undefined) return found;
+        mayExist = false;
+      }
+      return await handle.create(request);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === Code.NoNode && plan.parents && !mayExist) {
+        await createParents(ctx, splitPath(plan.path).parent, plan.parents);
+        continue;
+      }
+      if (!isRetryable(error) || !recoverable) throw error;
+      mayExist = true;
+      await ctx.backoff(attempt, error);
+    }
+  }
+}
+
+async function recover(
+  handle: TransportHandle,
+  plan: CreatePlan,
+  path: string,
+  guid: string | undefined,
+): Promise<string | undefined> {
+  const sessionId = handle.sessionId;
+  if (guid) {
+    const { parent } = splitPath(path);
+    const children = await handle.children(parent).then((r) => r.children, notFoundAsEmpty);
+    const mark = `${PROTECTED_PREFIX}${guid}-`;
+    const name = children.find((child) => child.startsWith(mark));
+    if (name === undefined) return undefined;
+    const found = joinPath(parent, name);
+    if (!isEphemeral(plan.mode)) return found;
+    const stat = await handle.exists(found);
+    if (stat && stat.ephemeralOwner === sessionId) return found;
+    // An ephemeral of an earlier session that is about to be reaped: not ours to hand out. Remove it
+    // so the retry does not leave a second node behind for the same request.
+    if (stat) await handle.delete(found, -1).catch(() => undefined);
+    return undefined;
+  }
+  if (isEphemeral(plan.mode) && !isSequential(plan.mode)) {
+    const stat = await handle.exists(path);
+    return stat && stat.ephemeralOwner === sessionId ? path : undefined;
+  }
+  return undefined;
+}
+
+function notFoundAsEmpty(error: unknown): string[] {
+  if (error instanceof ZkError && error.code === Code.NoNode) return [];
+  throw error;
+}
+
+/** Creates each missing ancestor of `parent`, top-down; one that exists already is fine. */
+async function createParents(
+  ctx: CreateContext,
+  parent: string,
+  mode: 'persistent' | 'container',
+): Promise<void> {
+  if (parent === '/') return;
+  const segments = parent.slice(1).split('/');
+  let current = '';
+  for (const segment of segments) {
+    current = `${current}/${segment}`;
+    for (let attempt = 0; ; attempt++) {
+      const handle = await ctx.live();
+      try {
+        await handle.create({ path: current, data: new Uint8Array(0), mode, ttl: undefined });
+        break;
+      } catch (error) {
+        if (error instanceof ZkError && error.code === Code.NodeExists) break;
+        // Creating a parent is idempotent: NodeExists on the retry answers whether the lost one landed.
+        if (!isRetryable(error)) throw error;
+        await ctx.backoff(attempt, error);
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Session states (DESIGN.md, "Session states"). A discriminated union on `type`.
+ *
+ * Allowed transitions (anything else is a bug):
+ *   connecting  -> connected | closed
+ *   connected   -> suspended | lost | closed
+ *   suspended   -> reconnected | lost | closed
+ *   reconnected -> suspended | lost | closed
+ *   lost        -> connected | closed          (connected carries the new sessionId)
+ *   closed      (terminal; the stream completes)
+ */
+export type SessionState =
+  | { readonly type: 'connecting' }
+  /** A new session: the first one, or the one opened after `lost`. */
+  | { readonly type: 'connected'; readonly sessionId: string; readonly sessionTimeout: number }
+  /** The socket is gone; the session may still live on the server. Stop acting on what you own. */
+  | { readonly type: 'suspended'; readonly sessionId: string }
+  /** The same session is back; its watches were restored by the client. */
+  | { readonly type: 'reconnected'; readonly sessionId: string; readonly sessionTimeout: number }
+  /** The session is gone: expired on the server, or judged lost by the client's own timer. */
+  | { readonly type: 'lost'; readonly sessionId: string; readonly reason: LostReason }
+  | { readonly type: 'closed' };
+
+export type SessionStateType = SessionState['type'];
+/** `expired`: the server said so. `timeout`: suspended for a whole session timeout. */
+export type LostReason = 'expired' | 'timeout' | 'authFailed';
+
+const allowed: Record<SessionStateType, readonly SessionStateType[]> = {
+  connecting: ['connected', 'closed'],
+  connected: ['suspended', 'lost', 'closed'],
+  suspended: ['reconnected', 'lost', 'closed'],
+  reconnected: ['suspended', 'lost', 'closed'],
+  lost: ['connected', 'closed'],
+  closed: [],
+};
+
+/** Whether `to` may follow `from`. The client never emits a transition for which this is false. */
+export function isValidTransition(from: SessionStateType, to: SessionStateType): boolean {
+  return allowed[from].includes(to);
+}
+
+/** True while operations can be sent: a session is established and its socket is up. */
+export function isLive(
+  state: SessionState,
+): state is Extract<SessionState, { type: 'connected' | 'reconnected' }> {
+  return state.type === 'connected' || state.type === 'reconnected';
+}

@@ -1,0 +1,134 @@
+/**
+ * Input validation, run before anything is sent. The path rules are ZooKeeper's own
+ * (org.apache.zookeeper.common.PathUtils), so a path rejected here is one the server would reject too.
+ */
+import { DataTooLargeError, InvalidArgumentError, InvalidPathError } from '../errors.js';
+import { isTtl, CreateMode } from '../types.js';
+
+/**
+ * jute.maxbuffer's default. The server refuses (by dropping the connection) any request whose encoded
+ * body is larger, so the data a znode can take is this minus the request's own bytes; `requestOverhead`.
+ */
+export const MAX_REQUEST_BYTES = 1_048_575;
+/** Upper bound for any data argument; the exact bound per request is checked by `validateRequestSize`. */
+export const MAX_DATA_BYTES = MAX_REQUEST_BYTES;
+/** The server's largest TTL: its ephemeralOwner encoding keeps 40 bits for it (EphemeralType.TTL). */
+export const MAX_TTL_MS = 0xff_ffff_ffff;
+
+/** The rule a path breaks, or `undefined` when ZooKeeper accepts it. */
+export function pathProblem(path: unknown, sequential = false): string | undefined {
+  if (typeof path !== 'string') return 'must be a string';
+  if (path.length === 0) return 'must not be empty';
+  if (path[0] !== '/') return "must start with '/'";
+  if (path.length === 1) return undefined;
+  // A sequential create appends the counter, so a trailing '/' (or '.') is fine there (the server
+  // validates path + "1" in that case).
+  const full = sequential ? `${path}1` : path;
+  if (full.endsWith('/')) return "must not end with '/'";
+  const segments = full.slice(1).split('/');
+  for (const segment of segments) {
+    if (segment === '') return 'must not contain an empty segment (//)';
+    if (segment === '.' || segment === '..') return `must not contain a relative segment ('${segment}')`;
+  }
+  for (let i = 0; i < full.length; i++) {
+    const c = full.charCodeAt(i);
+    if (c === 0) return `must not contain a null character (at ${i})`;
+    if (
+      (c > 0x00 && c <= 0x1f) ||
+      (c >= 0x7f && c <= 0x9f) ||
+      (c >= 0xd800 && c <= 0xf8ff) ||
+      (c >= 0xfff0 && c <= 0xffff)
+    ) {
+      return `must not contain the character U+${c.toString(16).toUpperCase().padStart(4, '0')} (at ${i})`;
+    }
+  }
+  return undefined;
+}
+
+/** Throws `InvalidPathError` naming the argument and the rule. */
+export function validatePath(path: unknown, argument = 'path', sequential = false): string {
+  const problem = pathProblem(path, sequential);
+  if (problem !== undefined) throw new InvalidPathError(argument, problem, path);
+  return path as string;
+}
+
+/** Accepts bytes or a string (encoded as UTF-8); throws for anything else or for too much data. */
+export function validateData(data: unknown, argument = 'data'): Uint8Array {
+  let bytes: Uint8Array;
+  if (data === undefined || data === null) bytes = new Uint8Array(0);
+  else if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
+  else if (data instanceof Uint8Array) bytes = data;
+  else throw new InvalidArgumentError(argument, 'must be a Uint8Array, a Buffer or a string', typeof data);
+  if (bytes.byteLength > MAX_DATA_BYTES) {
+    throw new DataTooLargeError(
+      argument,
+      `must be at most ${MAX_DATA_BYTES} bytes`,
+      `${bytes.byteLength} bytes`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Bytes a create or set request takes besides its data, as the client encodes it: xid + type, the
+ * length-prefixed path (with the chroot, which the client prepends), the data's length prefix, then
+ * for create the open ACL (world:anyone, 27 bytes) and flags, plus 8 for a TTL; for set the version.
+ */
+export function requestOverhead(kind: 'create' | 'set', serverPath: string, ttl = false): number {
+  const path = 4 + Buffer.byteLength(serverPath, 'utf8');
+  return kind === 'create' ? 4 + 4 + path + 4 + 27 + 4 + (ttl ? 8 : 0) : 4 + 4 + path + 4 + 4;
+}
+
+/** Throws DataTooLargeError when data plus the request's own bytes passes jute.maxbuffer. */
+export function validateRequestSize(data: Uint8Array, overhead: number, argument = 'data'): void {
+  const limit = MAX_REQUEST_BYTES - overhead;
+  if (data.byteLength > limit) {
+    throw new DataTooLargeError(
+      argument,
+      `must be at most ${limit} bytes for this request (jute.maxbuffer ${MAX_REQUEST_BYTES} less ${overhead} bytes of path and header)`,
+      `${data.byteLength} bytes`,
+    );
+  }
+}
+
+/** A znode version: -1 (any) or a non-negative int32. */
+export function validateVersion(version: unknown, argument = 'version'): number {
+  if (version === undefined) return -1;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < -1 || version > 0x7fff_ffff) {
+    throw new InvalidArgumentError(
+      argument,
+      'must be -1 (any version) or an integer from 0 to 2^31-1',
+      version,
+    );
+  }
+  return version;
+}
+
+export function validateMode(mode: unknown, argument = 'mode'): CreateMode {
+  const modes = Object.values(CreateMode) as unknown[];
+  if (!modes.includes(mode)) {
+    throw new InvalidArgumentError(argument, `must be one of ${modes.join(', ')}`, mode);
+  }
+  return mode as CreateMode;
+}
+
+/** TTL is required for TTL modes (1 ms .. MAX_TTL_MS) and refused for the others. */
+export function validateTtl(mode: CreateMode, ttl: unknown, argument = 'ttl'): number | undefined {
+  if (!isTtl(mode)) {
+    if (ttl !== undefined)
+      throw new InvalidArgumentError(argument, `only applies to TTL modes, not '${mode}'`);
+    return undefined;
+  }
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new InvalidArgumentError(argument, `must be an integer number of ms from 1 to ${MAX_TTL_MS}`, ttl);
+  }
+  return ttl;
+}
+
+/** A positive integer option, e.g. a timeout in ms. */
+export function validatePositiveInt(value: unknown, argument: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(argument, 'must be a positive integer', value);
+  }
+  return value;
+}

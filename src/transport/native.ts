@@ -1,0 +1,371 @@
+/**
+ * The production adapter: the `zookeeper` npm package (the ZooKeeper C client, single-threaded, driven
+ * by libuv). This is the only module that imports it.
+ *
+ * Traps of the binding this file absorbs:
+ * - A handle is dead after expiry or auth failure; the binding closes it itself. We never touch it again
+ *   (reuse can crash the process): the session layer opens a new one.
+ * - Per-operation watchers also receive every session event (the C client hands session events to all
+ *   registered watchers); those are filtered out so a watcher fires once, for its node event.
+ * - Results come as (rc, message) pairs; rc is mapped through the error table.
+ * - The C library logs to stderr; its level is process-wide and set here (off unless asked).
+ */
+import { createRequire } from 'node:module';
+import { errorFromCode, Code, ZkError } from '../errors.js';
+import type { Acl, CreateMode, Stat, WatchEvent } from '../types.js';
+import type {
+  AuthInfo,
+  CreateRequest,
+  Transport,
+  TransportEvent,
+  TransportHandle,
+  TransportOptions,
+  Watcher,
+} from './port.js';
+
+// The binding is CommonJS; its callback API is used (its promise API rejects exists() on a missing node).
+const require = createRequire(import.meta.url);
+
+interface NativeStat {
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: Date | number;
+  mtime: Date | number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: string;
+  dataLength: number;
+  numChildren: number;
+}
+type Cb<T extends unknown[]> = (rc: number, message: string, ...rest: T) => void;
+type NativeWatcher = (type: number, state: number, path: string) => void;
+interface NativeZk {
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  removeAllListeners(): void;
+  init(config: Record<string, unknown>): void;
+  close(): void;
+  readonly client_id: string;
+  readonly client_password: string;
+  readonly timeout: number;
+  a_create(path: string, data: Buffer, flags: number, cb: Cb<[string]>): number;
+  /** The addon itself: the JS wrapper has no a_create_ttl. */
+  readonly native: {
+    a_create_ttl(path: string, data: Buffer, flags: number, ttl: number, cb: Cb<[string]>): number;
+  };
+  a_get(path: string, watch: boolean, cb: Cb<[NativeStat, Buffer | null]>): number;
+  aw_get(path: string, w: NativeWatcher, cb: Cb<[NativeStat, Buffer | null]>): number;
+  a_set(path: string, data: Buffer, version: number, cb: Cb<[NativeStat]>): number;
+  a_delete_(path: string, version: number, cb: Cb<[]>): number;
+  a_exists(path: string, watch: boolean, cb: Cb<[NativeStat]>): number;
+  aw_exists(path: string, w: NativeWatcher, cb: Cb<[NativeStat]>): number;
+  a_get_children2(path: string, watch: boolean, cb: Cb<[string[], NativeStat]>): number;
+  aw_get_children2(path: string, w: NativeWatcher, cb: Cb<[string[], NativeStat]>): number;
+  a_sync(path: string, cb: Cb<[string]>): number;
+  a_get_acl(path: string, cb: Cb<[NativeAcl[], NativeStat]>): number;
+  a_set_acl(path: string, version: number, acl: readonly NativeAcl[], cb: Cb<[]>): number;
+  add_auth(scheme: string, auth: string, cb: Cb<[]>): number;
+}
+interface NativeAcl {
+  perms: number;
+  scheme: string;
+  auth: string;
+}
+type NativeCtor = new (config: Record<string, unknown>) => NativeZk;
+
+const flags: Record<CreateMode, number> = {
+  persistent: 0,
+  ephemeral: 1,
+  'persistent-sequential': 2,
+  'ephemeral-sequential': 3,
+  container: 4,
+  'persistent-ttl': 5,
+  'persistent-sequential-ttl': 6,
+};
+const ZOO_SESSION_EVENT = -1;
+const ZOO_CREATED_EVENT = 1;
+const ZOO_DELETED_EVENT = 2;
+const ZOO_CHANGED_EVENT = 3;
+const ZOO_CHILD_EVENT = 4;
+const ZOO_EXPIRED_SESSION_STATE = -112;
+const ZOO_AUTH_FAILED_STATE = -113;
+
+export type NativeLogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+const logLevels: Record<NativeLogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 };
+
+export interface NativeTransportOptions {
+  /**
+   * The C library's own log level. It writes to the process's stderr (the binding exposes no log
+   * stream), so it is off by default; the session's logger receives rxzk's own events either way.
+   */
+  readonly nativeLogLevel?: NativeLogLevel;
+}
+
+let Native: NativeCtor | undefined;
+function loadNative(): NativeCtor {
+  // Loaded on first use so the memory transport and the pure modules never need the compiled addon.
+  Native ??= require('zookeeper') as NativeCtor;
+  return Native;
+}
+
+/** The transport over the ZooKeeper C client. */
+export function nativeTransport(options: NativeTransportOptions = {}): Transport {
+  return {
+    name: 'native',
+    open: (transportOptions, onEvent) =>
+      new NativeHandle(loadNative(), transportOptions, onEvent, logLevels[options.nativeLogLevel ?? 'off']),
+  };
+}
+
+function toStat(s: NativeStat): Stat {
+  return {
+    czxid: s.czxid,
+    mzxid: s.mzxid,
+    pzxid: s.pzxid,
+    ctime: +s.ctime,
+    mtime: +s.mtime,
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner,
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+function toWatchEvent(type: number, path: string): WatchEvent | undefined {
+  switch (type) {
+    case ZOO_CREATED_EVENT:
+      return { type: 'created', path };
+    case ZOO_DELETED_EVENT:
+      return { type: 'deleted', path };
+    case ZOO_CHANGED_EVENT:
+      return { type: 'changed', path };
+    case ZOO_CHILD_EVENT:
+      return { type: 'children', path };
+    default:
+      return undefined;
+  }
+}
+
+class NativeHandle implements TransportHandle {
+  private readonly zk: NativeZk;
+  private dead = false;
+  private connected = false;
+
+  constructor(
+    Ctor: NativeCtor,
+    options: TransportOptions,
+    private readonly onEvent: (event: TransportEvent) => void,
+    debugLevel: number,
+  ) {
+    this.zk = new Ctor({
+      connect: options.connectString,
+      timeout: options.sessionTimeout,
+      debug_level: debugLevel,
+      host_order_deterministic: false,
+    });
+    this.zk.on('connect', () => {
+      this.connected = true;
+      this.emit({ type: 'connected', sessionId: this.zk.client_id, sessionTimeout: this.zk.timeout });
+    });
+    this.zk.on('connecting', () => {
+      if (this.connected) this.emit({ type: 'disconnected' });
+      this.connected = false;
+    });
+    this.zk.on('close', (_zk: unknown, code: unknown) => {
+      // The binding closes the handle itself on expiry and auth failure; a close we asked for is silent.
+      if (code === ZOO_EXPIRED_SESSION_STATE) this.emit({ type: 'expired' });
+      else if (code === ZOO_AUTH_FAILED_STATE) this.emit({ type: 'authFailed' });
+      this.dead = true;
+    });
+    this.zk.init({});
+    // Auth is queued before any other request; the C client re-sends it on every reconnect of the handle.
+    for (const auth of options.auth) void this.addAuth(auth).catch(() => undefined);
+  }
+
+  get sessionId(): string | undefined {
+    return this.connected || this.dead ? this.zk.client_id : undefined;
+  }
+
+  get sessionPassword(): string | undefined {
+    return this.sessionId === undefined ? undefined : this.zk.client_password;
+  }
+
+  private emit(event: TransportEvent): void {
+    if (!this.dead) this.onEvent(event);
+  }
+
+  /** Runs one binding call; a synchronous non-zero return (bad arguments, dead handle) rejects too. */
+  private call<T extends unknown[], R>(
+    path: string | undefined,
+    start: (cb: Cb<T>) => number,
+    done: (...rest: T) => R,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.dead) return reject(errorFromCode(Code.SessionExpired, { path }));
+      const fail = (rc: number): void => reject(this.error(rc, path));
+      let rc: number;
+      try {
+        rc = start((code, _message, ...rest) => (code === 0 ? resolve(done(...rest)) : fail(code)));
+      } catch (cause) {
+        return reject(
+          new ZkError(Code.BadArguments, 'the ZooKeeper client refused the call', { path, cause }),
+        );
+      }
+      if (rc !== 0) fail(rc);
+    });
+  }
+
+  private error(rc: number, path: string | undefined): ZkError {
+    // ZCLOSING / ZINVALIDSTATE mean this handle is gone (expired, or closed because its session was
+    // judged lost): to the session layer that is an expired session, and retryable on the next one.
+    if (rc === Code.Closing || rc === Code.InvalidState) return errorFromCode(Code.SessionExpired, { path });
+    return errorFromCode(rc, { path });
+  }
+
+  private watcher(watcher: Watcher): NativeWatcher {
+    let fired = false;
+    return (type, _state, path) => {
+      if (type === ZOO_SESSION_EVENT || fired || this.dead) return;
+      const event = toWatchEvent(type, path);
+      if (!event) return;
+      fired = true;
+      watcher(event);
+    };
+  }
+
+  create({ path, data, mode, ttl }: CreateRequest): Promise<string> {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return this.call(
+      path,
+      (cb: Cb<[string]>) =>
+        ttl === undefined
+          ? this.zk.a_create(path, buffer, flags[mode], cb)
+          : this.zk.native.a_create_ttl(path, buffer, flags[mode], ttl, cb),
+      (created) => created,
+    );
+  }
+
+  get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    const done = (stat: NativeStat, data: Buffer | null) => ({
+      data: data ?? Buffer.alloc(0),
+      stat: toStat(stat),
+    });
+    return watcher
+      ? this.call(path, (cb) => this.zk.aw_get(path, this.watcher(watcher), cb), done)
+      : this.call(path, (cb) => this.zk.a_get(path, false, cb), done);
+  }
+
+  set(path: string, data: Uint8Array, version: number): Promise<Stat> {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return this.call(path, (cb: Cb<[NativeStat]>) => this.zk.a_set(path, buffer, version, cb), toStat);
+  }
+
+  delete(path: string, version: number): Promise<void> {
+    return this.call(
+      path,
+      (cb: Cb<[]>) => this.zk.a_delete_(path, version, cb),
+      () => undefined,
+    );
+  }
+
+  exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    // A missing node is an answer, not an error: NoNode (with the watch left armed for the create).
+    const attempt = watcher
+      ? this.call(path, (cb: Cb<[NativeStat]>) => this.zk.aw_exists(path, this.watcher(watcher), cb), toStat)
+      : this.call(path, (cb: Cb<[NativeStat]>) => this.zk.a_exists(path, false, cb), toStat);
+    return attempt.catch((error: unknown) => {
+      if (error instanceof ZkError && error.code === Code.NoNode) return null;
+      throw error;
+    });
+  }
+
+  children(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: Stat }> {
+    const done = (children: string[], stat: NativeStat) => ({ children: [...children], stat: toStat(stat) });
+    return watcher
+      ? this.call(path, (cb) => this.zk.aw_get_children2(path, this.watcher(watcher), cb), done)
+      : this.call(path, (cb) => this.zk.a_get_children2(path, false, cb), done);
+  }
+
+  sync(path: string): Promise<void> {
+    return this.call(
+      path,
+      (cb: Cb<[string]>) => this.zk.a_sync(path, cb),
+      () => undefined,
+    );
+  }
+
+  getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    return this.call(
+      path,
+      (cb: Cb<[NativeAcl[], NativeStat]>) => this.zk.a_get_acl(path, cb),
+      (acl, stat) => ({
+        acl: acl.map((a) => ({ perms: a.perms, scheme: a.scheme, id: a.auth })),
+        stat: toStat(stat),
+      }),
+    );
+  }
+
+  setACL(path: string, acl: readonly Acl[], version: number): Promise<void> {
+    const native = acl.map((a) => ({ perms: a.perms, scheme: a.scheme, auth: a.id }));
+    // The binding's wrapper renames perms -> perm for the addon; call the addon's shape through it.
+    return this.call(
+      path,
+      (cb: Cb<[]>) => this.zk.a_set_acl(path, version, native, cb),
+      () => undefined,
+    );
+  }
+
+  addAuth(auth: AuthInfo): Promise<void> {
+    return this.call(
+      undefined,
+      (cb: Cb<[]>) => this.zk.add_auth(auth.scheme, auth.credentials, cb),
+      () => undefined,
+    );
+  }
+
+  close(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.zk.close();
+    this.zk.removeAllListeners();
+  }
+}
+
+/**
+ * Expires a live session the way ZooKeeper's own tests do: a second handle joins the session with its
+ * id and password, then closes it, which ends the session on the server. The first handle learns of
+ * it (`expired`) at its next contact with the server.
+ */
+export function expireNativeSession(
+  connectString: string,
+  sessionId: string,
+  password: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const zk = new (loadNative())({
+    connect: connectString,
+    timeout: 30_000,
+    debug_level: 0,
+    client_id: sessionId,
+    client_password: password,
+  });
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      zk.close();
+      reject(new Error(`expireNativeSession: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    zk.on('connect', () => {
+      clearTimeout(timer);
+      zk.close();
+      resolve();
+    });
+    zk.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    zk.init({});
+  });
+}

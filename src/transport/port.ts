@@ -1,0 +1,77 @@
+/**
+ * The transport port: what the session layer needs from a ZooKeeper connection, and nothing more.
+ * An adapter maps a client library (the ZooKeeper C client, an in-memory engine) onto it.
+ *
+ * Contract:
+ * - `open()` starts one session attempt on a fresh handle. A handle lives for at most one session: once
+ *   it reports `expired` or `authFailed`, or once `close()` was called, it is dead and never used again.
+ * - Operations reject with `ZkError`s from the code table (src/errors.ts), never with raw strings.
+ * - A watcher passed to a read is one-shot: called at most once, with the event that triggered it.
+ *   Session events are not delivered to per-operation watchers; they arrive on `onEvent` only.
+ * - While the connection is down (between `disconnected` and `connected`) operations may fail fast with
+ *   ConnectionLoss; the session layer decides whether to wait and retry.
+ */
+import type { Acl, CreateMode, Stat, WatchEvent } from '../types.js';
+
+export interface TransportOptions {
+  /** `host:port[,host:port...][/chroot]`. */
+  readonly connectString: string;
+  /** Requested session timeout in ms; the server may negotiate another. */
+  readonly sessionTimeout: number;
+  /** Auth to present on this handle before any other request. */
+  readonly auth: readonly AuthInfo[];
+}
+
+export interface AuthInfo {
+  readonly scheme: string;
+  readonly credentials: string;
+}
+
+/** Connection events of one handle. */
+export type TransportEvent =
+  /** The handle (re)connected to a server: the first time with a new session, later the same session. */
+  | { readonly type: 'connected'; readonly sessionId: string; readonly sessionTimeout: number }
+  /** The socket dropped; the library is trying other servers. The session may still live. */
+  | { readonly type: 'disconnected' }
+  /** The server declared the session expired. The handle is dead. */
+  | { readonly type: 'expired' }
+  /** Authentication failed. The handle is dead. */
+  | { readonly type: 'authFailed' };
+
+export type Watcher = (event: WatchEvent) => void;
+
+export interface CreateRequest {
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly mode: CreateMode;
+  /** Milliseconds, only for TTL modes. */
+  readonly ttl?: number | undefined;
+}
+
+export interface TransportHandle {
+  /** The current session id (hex) once connected, `undefined` before. */
+  readonly sessionId: string | undefined;
+  /** The session password (hex), for test tools that must open a second handle on the same session. */
+  readonly sessionPassword: string | undefined;
+
+  /** Resolves to the created path (with the sequence suffix for sequential modes). */
+  create(request: CreateRequest): Promise<string>;
+  get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }>;
+  set(path: string, data: Uint8Array, version: number): Promise<Stat>;
+  delete(path: string, version: number): Promise<void>;
+  /** Resolves to `null` for a missing node (the watcher then fires on create). */
+  exists(path: string, watcher?: Watcher): Promise<Stat | null>;
+  children(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: Stat }>;
+  sync(path: string): Promise<void>;
+  getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }>;
+  setACL(path: string, acl: readonly Acl[], version: number): Promise<void>;
+  addAuth(auth: AuthInfo): Promise<void>;
+  /** Ends the session (if still alive) and the handle. Idempotent. Outstanding operations then reject. */
+  close(): void;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** Opens a new handle; `onEvent` receives its connection events until it is dead or closed. */
+  open(options: TransportOptions, onEvent: (event: TransportEvent) => void): TransportHandle;
+}
