@@ -8,9 +8,13 @@
  * - Per-operation watchers also receive every session event (the C client hands session events to all
  *   registered watchers); those are filtered out so a watcher fires once, for its node event.
  * - Results come as (rc, message) pairs; rc is mapped through the error table.
+ * - Closing a handle from inside one of its own callbacks frees it under the C client's feet (a crash):
+ *   promise continuations run inside the binding's callbacks, so every close is deferred a macrotask.
  * - The C library logs to stderr; its level is process-wide and set here (off unless asked).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { errorFromCode, Code, ZkError } from '../errors.js';
 import type { Acl, CreateMode, Stat, WatchEvent } from '../types.js';
 import type {
@@ -102,6 +106,23 @@ export interface NativeTransportOptions {
   readonly nativeLogLevel?: NativeLogLevel;
 }
 
+/**
+ * Whether the installed binding has rxzk's fix for its getACL crash (scripts/patch-zookeeper.mjs, run on
+ * install): unpatched, a failing getACL frees a NULL pointer and kills the process.
+ */
+function aclPatched(): boolean {
+  aclPatchedCache ??= (() => {
+    try {
+      const source = join(dirname(require.resolve('zookeeper/package.json')), 'src', 'node-zk.cpp');
+      return readFileSync(source, 'utf8').includes('/* rxzk: guarded acl free */');
+    } catch {
+      return false;
+    }
+  })();
+  return aclPatchedCache;
+}
+let aclPatchedCache: boolean | undefined;
+
 let Native: NativeCtor | undefined;
 function loadNative(): NativeCtor {
   // Loaded on first use so the memory transport and the pure modules never need the compiled addon.
@@ -147,6 +168,10 @@ function toWatchEvent(type: number, path: string): WatchEvent | undefined {
     default:
       return undefined;
   }
+}
+
+function closeLater(zk: NativeZk): void {
+  setImmediate(() => zk.close());
 }
 
 class NativeHandle implements TransportHandle {
@@ -298,6 +323,12 @@ class NativeHandle implements TransportHandle {
   }
 
   getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    if (!aclPatched()) {
+      const cause = new Error(
+        'the zookeeper binding is unpatched: run `node node_modules/rxzk/scripts/patch-zookeeper.mjs`',
+      );
+      return Promise.reject(new ZkError(Code.Unimplemented, 'getACL is disabled', { path, cause }));
+    }
     return this.call(
       path,
       (cb: Cb<[NativeAcl[], NativeStat]>) => this.zk.a_get_acl(path, cb),
@@ -329,8 +360,8 @@ class NativeHandle implements TransportHandle {
   close(): void {
     if (this.dead) return;
     this.dead = true;
-    this.zk.close();
     this.zk.removeAllListeners();
+    closeLater(this.zk);
   }
 }
 
@@ -354,13 +385,12 @@ export function expireNativeSession(
   });
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      zk.close();
+      closeLater(zk);
       reject(new Error(`expireNativeSession: no connection within ${timeoutMs} ms`));
     }, timeoutMs);
     zk.on('connect', () => {
       clearTimeout(timer);
-      zk.close();
-      resolve();
+      closeLater(zk);
     });
     zk.on('close', () => {
       clearTimeout(timer);
