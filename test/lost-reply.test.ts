@@ -1,0 +1,80 @@
+/**
+ * Creates whose reply never arrives: the proxy forwards the create to the server, then resets the
+ * client's connection before the reply can reach it. The node exists; the client must not make a second.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConnectionLossError, CreateMode } from '../src/index.js';
+import { zkSuite } from './support/fixture.js';
+import { OpCode, startProxy, type ZkProxy } from './support/proxy.js';
+
+const zk = zkSuite({ tickTime: 500 });
+const creates = [OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL];
+
+async function withProxy(run: (proxy: ZkProxy) => Promise<void>): Promise<void> {
+  const proxy = await startProxy(zk.server.connectString);
+  try {
+    await run(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+describe('a create whose reply is lost', () => {
+  it('sequential (protected): exactly one node, and its path is returned, 20 times over', async () => {
+    await withProxy(async (proxy) => {
+      // A short session keeps the C client's reconnect delay (up to a third of it) short.
+      const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
+      await c.ready();
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) {
+        const cut = proxy.cutAfterRequest(creates, 10_000);
+        const path = await c.create(`${zk.root}/job-`, `${i}`, { mode: CreateMode.PersistentSequential });
+        await cut;
+        const children = (await c.children(zk.root)).children;
+        expect(children.filter((n) => n.endsWith(path.slice(-10)))).toHaveLength(1);
+        expect(children).toHaveLength(i + 1);
+        expect((await c.get(path)).data.toString()).toBe(`${i}`);
+      }
+      console.log(
+        `lost-reply recovery: ${((Date.now() - started) / 20).toFixed(0)} ms per create (reconnect included)`,
+      );
+    });
+  });
+
+  it('ephemeral sequential (protected): one node, owned by the current session', async () => {
+    await withProxy(async (proxy) => {
+      const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
+      await c.ready();
+      for (let i = 0; i < 5; i++) {
+        const cut = proxy.cutAfterRequest(creates, 10_000);
+        const path = await c.create(`${zk.root}/lock-`, '', { mode: CreateMode.EphemeralSequential });
+        await cut;
+        expect((await c.exists(path))?.ephemeralOwner).toBe(c.sessionId);
+      }
+      expect((await c.children(zk.root)).children).toHaveLength(5);
+    });
+  });
+
+  it('plain ephemeral: recognised as ours by its owner, not reported as NodeExists', async () => {
+    await withProxy(async (proxy) => {
+      const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
+      await c.ready();
+      const cut = proxy.cutAfterRequest(creates, 10_000);
+      const path = await c.create(`${zk.root}/member`, 'me', { mode: CreateMode.Ephemeral });
+      await cut;
+      expect(path).toBe(`${zk.root}/member`);
+      expect((await c.exists(path))?.ephemeralOwner).toBe(c.sessionId);
+    });
+  });
+
+  it('plain persistent: not retried blindly; ConnectionLossError, and still exactly one node', async () => {
+    await withProxy(async (proxy) => {
+      const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
+      await c.ready();
+      const cut = proxy.cutAfterRequest(creates, 10_000);
+      await expect(c.create(`${zk.root}/config`, 'x')).rejects.toBeInstanceOf(ConnectionLossError);
+      await cut;
+      expect((await c.children(zk.root)).children).toEqual(['config']);
+    });
+  });
+});
