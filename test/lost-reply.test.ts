@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConnectionLossError, CreateMode } from '../src/index.js';
-import { zkSuite } from './support/fixture.js';
+import { sleep, zkSuite } from './support/fixture.js';
 import { OpCode, startProxy, type ZkProxy } from './support/proxy.js';
 
 const zk = zkSuite({ tickTime: 500 });
@@ -67,14 +67,17 @@ describe('a create whose reply is lost', () => {
     });
   });
 
-  it('plain persistent: not retried blindly; ConnectionLossError, and still exactly one node', async () => {
+  it('plain persistent: not retried blindly; ConnectionLossError, and never a second node', async () => {
     await withProxy(async (proxy) => {
       const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
       await c.ready();
       const cut = proxy.cutAfterRequest(creates, 10_000);
       await expect(c.create(`${zk.root}/config`, 'x')).rejects.toBeInstanceOf(ConnectionLossError);
       await cut;
-      expect((await c.children(zk.root)).children).toEqual(['config']);
+      // Whether the server applied the cut request is exactly what the client cannot know (the
+      // server may also drop it when the session moves to the new connection): one node or none.
+      await sleep(1_500);
+      expect(['config', ''].includes((await c.children(zk.root)).children.join())).toBe(true);
     });
   });
 });
