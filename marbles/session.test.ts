@@ -18,23 +18,25 @@ function scheduler() {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
+/** A client on the scripted transport, with a 1,000-frame session timeout. */
+function setup(ts: TestScheduler) {
+  const script = scripted(ts);
+  const client = new ZkClient('h:1', { transport: script.transport, scheduler: ts, sessionTimeout: 1000 });
+  return { script, client, types$: client.state$.pipe(map((st) => letter[st.type])) };
+}
+
 const connected = (sessionId: string) => ({ type: 'connected', sessionId, sessionTimeout: 1000 }) as const;
 
 describe('state$', () => {
   it('declares lost by its own timer after suspended lasts one session timeout, then opens a new session', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
-      const script = scripted(ts);
-      const client = new ZkClient('h:1', {
-        transport: script.transport,
-        scheduler: ts,
-        sessionTimeout: 1000,
-      });
+      const { script, client, types$ } = setup(ts);
       script.at(10, 0, connected('a'));
       script.at(100, 0, { type: 'disconnected' });
       // handle 1 is opened by the client at frame 1100, when it judges the session lost
       script.at(1500, 1, connected('b'));
-      expectObservable(client.state$.pipe(map((s) => letter[s.type]))).toBe('i 9ms c 89ms s 999ms l 399ms c');
+      expectObservable(types$).toBe('i 9ms c 89ms s 999ms l 399ms c');
       ts.schedule(() => {
         expect(script.opened.map((h) => h.closed)).toEqual([true, false]);
         expect(client.sessionId).toBe('b');
@@ -45,18 +47,11 @@ describe('state$', () => {
   it('reconnecting within the timeout cancels the timer: reconnected, same session, no lost', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
-      const script = scripted(ts);
-      const client = new ZkClient('h:1', {
-        transport: script.transport,
-        scheduler: ts,
-        sessionTimeout: 1000,
-      });
+      const { script, types$ } = setup(ts);
       script.at(10, 0, connected('a'));
       script.at(100, 0, { type: 'disconnected' });
       script.at(1099, 0, connected('a'));
-      expectObservable(client.state$.pipe(map((s) => letter[s.type])), '^ 3000ms !').toBe(
-        'i 9ms c 89ms s 998ms r',
-      );
+      expectObservable(types$, '^ 3000ms !').toBe('i 9ms c 89ms s 998ms r');
       ts.schedule(() => expect(script.opened).toHaveLength(1), 3000);
     });
   });
@@ -64,19 +59,14 @@ describe('state$', () => {
   it('expiry reported by the server: lost then connected on a new handle; the dead one is never reused', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
-      const script = scripted(ts);
-      const client = new ZkClient('h:1', {
-        transport: script.transport,
-        scheduler: ts,
-        sessionTimeout: 1000,
-      });
+      const { script, types$ } = setup(ts);
       script.at(10, 0, connected('a'));
       script.at(50, 0, { type: 'disconnected' });
       script.at(60, 0, { type: 'expired' });
       // late events of the dead handle are ignored
       script.at(70, 0, connected('a'));
       script.at(80, 1, connected('b'));
-      expectObservable(client.state$.pipe(map((s) => letter[s.type]))).toBe('i 9ms c 39ms s 9ms l 19ms c');
+      expectObservable(types$).toBe('i 9ms c 39ms s 9ms l 19ms c');
       ts.schedule(() => expect(script.opened.map((h) => h.closed)).toEqual([true, false]), 100);
     });
   });
@@ -84,12 +74,7 @@ describe('state$', () => {
   it('flapping never yields an impossible transition', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
-      const script = scripted(ts);
-      const client = new ZkClient('h:1', {
-        transport: script.transport,
-        scheduler: ts,
-        sessionTimeout: 1000,
-      });
+      const { script, types$ } = setup(ts);
       script.at(10, 0, connected('a'));
       for (let f = 20; f < 200; f += 20) {
         script.at(f, 0, { type: 'disconnected' });
@@ -98,25 +83,18 @@ describe('state$', () => {
         script.at(f + 10, 0, connected('a'));
       }
       const flaps = Array.from({ length: 9 }, () => 's 9ms r').join(' 9ms ');
-      expectObservable(client.state$.pipe(map((s) => letter[s.type])), '^ 500ms !').toBe(
-        `i 9ms c 9ms ${flaps}`,
-      );
+      expectObservable(types$, '^ 500ms !').toBe(`i 9ms c 9ms ${flaps}`);
     });
   });
 
   it('close completes the stream at once, from any state', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {
-      const script = scripted(ts);
-      const client = new ZkClient('h:1', {
-        transport: script.transport,
-        scheduler: ts,
-        sessionTimeout: 1000,
-      });
+      const { script, client, types$ } = setup(ts);
       script.at(10, 0, connected('a'));
       script.at(20, 0, { type: 'disconnected' });
       ts.schedule(() => void client.close(), 30);
-      expectObservable(client.state$.pipe(map((s) => letter[s.type]))).toBe('i 9ms c 9ms s 9ms (x|)');
+      expectObservable(types$).toBe('i 9ms c 9ms s 9ms (x|)');
       ts.schedule(() => expect(script.opened.map((h) => h.closed)).toEqual([true]), 2000);
     });
   });
