@@ -1,18 +1,55 @@
 #!/usr/bin/env node
-// Patches a crash in the `zookeeper` binding and rebuilds it (the binding builds from source anyway).
+// Patches the `zookeeper` binding and rebuilds it (the binding builds from source on install anyway).
 //
-// The bug: acl_completion() frees the ACL vector unconditionally, but the C client passes NULL when
-// getACL fails (no node, no auth, connection loss), so any failing getACL segfaults the process. The
-// fix guards the free. rxzk's native adapter refuses getACL (UnimplementedError) on an unpatched copy
-// rather than risk the crash, so this script is what makes getACL available.
+// 1. A crash: acl_completion() frees the ACL vector unconditionally, but the C client passes NULL when
+//    getACL fails (no node, no auth, connection loss), so any failing getACL segfaults the process.
+//    The fix guards the free. rxzk's native adapter refuses getACL (UnimplementedError) on an
+//    unpatched copy rather than risk the crash.
+// 2. A missing call: the C client can remove a path's watches from the server (removeWatches, ZooKeeper
+//    3.5+), but the binding does not expose it. rxzk uses it to drop the server watch when the last
+//    stream on a path is gone; without it such a watch stays armed until it fires.
+// Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-export const MARKER = '/* rxzk: guarded acl free */';
-const UNPATCHED = '        deallocate_ACL_vector(acl);\n';
-const PATCHED = `        if (acl != NULL) deallocate_ACL_vector(acl); ${MARKER}\n`;
+const patches = [
+  {
+    marker: '/* rxzk: guarded acl free */',
+    find: '        deallocate_ACL_vector(acl);\n',
+    replace: '        if (acl != NULL) deallocate_ACL_vector(acl); /* rxzk: guarded acl free */\n',
+  },
+  {
+    marker: '/* rxzk: remove watches */',
+    find: '    static void ASync(const Nan::FunctionCallbackInfo<Value>& info) {\n',
+    replace: `    /* rxzk: remove watches */
+    static void ARemoveAllWatches(const Nan::FunctionCallbackInfo<Value>& info) {
+        A_METHOD_PROLOG(4);
+
+        Nan::Utf8String _path (toString(info[0]));
+        uint32_t _type = toUint(info[1]);
+        bool _local = toBool(info[2]);
+
+        struct completion_data *data = (struct completion_data *) malloc(sizeof(struct completion_data));
+        data->cb = cb;
+        data->type = ZOO_REMOVE_WATCHES;
+        data->data = NULL;
+
+        METHOD_EPILOG(zoo_aremove_all_watches(zk->zhandle, *_path, (ZooWatcherType) _type, _local ? 1 : 0, (void_completion_t *) void_completion, data));
+    }
+
+    static void ASync(const Nan::FunctionCallbackInfo<Value>& info) {
+`,
+  },
+  {
+    marker: '/* rxzk: register remove watches */',
+    find: '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n',
+    replace:
+      '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n' +
+      '        Nan::SetPrototypeMethod(constructor_template,  "a_remove_all_watches",  ARemoveAllWatches); /* rxzk: register remove watches */\n',
+  },
+];
 
 const require = createRequire(import.meta.url);
 let packageDir;
@@ -23,17 +60,23 @@ try {
   process.exit(0);
 }
 const source = join(packageDir, 'src', 'node-zk.cpp');
-const text = readFileSync(source, 'utf8');
-if (text.includes(MARKER)) {
+let text = readFileSync(source, 'utf8');
+let applied = 0;
+for (const patch of patches) {
+  if (text.includes(patch.marker)) continue;
+  if (!text.includes(patch.find)) {
+    console.warn(`[rxzk] zookeeper binding source has changed; patch ${patch.marker} not applied`);
+    continue;
+  }
+  text = text.replace(patch.find, patch.replace);
+  applied++;
+}
+if (applied === 0) {
   console.log('[rxzk] zookeeper binding already patched');
   process.exit(0);
 }
-if (!text.includes(UNPATCHED)) {
-  console.warn('[rxzk] zookeeper binding source has changed; not patched (getACL stays disabled)');
-  process.exit(0);
-}
-writeFileSync(source, text.replace(UNPATCHED, PATCHED));
-console.log('[rxzk] patched zookeeper binding (guarded ACL free); rebuilding it');
+writeFileSync(source, text);
+console.log(`[rxzk] applied ${applied} patch(es) to the zookeeper binding; rebuilding it`);
 // Rebuild only the addon: the C client library it links is already built by the package's install.
 const bundled = join(
   dirname(process.execPath),

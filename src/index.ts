@@ -14,6 +14,16 @@ export { defaultRetryPolicy } from './session/retry.js';
 export { validatePath, pathProblem, MAX_DATA_BYTES, MAX_TTL_MS } from './session/validate.js';
 export { PROTECTED_PREFIX } from './session/create.js';
 
+// Znode streams
+export { data$ } from './streams/data.js';
+export { children$ } from './streams/children.js';
+export { stat$ } from './streams/stat.js';
+export { tree$, treeEvents$ } from './streams/tree.js';
+export type { TreeNode, TreeSnapshot, TreeEvent, TreeOptions } from './streams/tree.js';
+export { decode, DecodeError } from './streams/decode.js';
+export type { Decoded } from './streams/decode.js';
+export type { NodeData, NodeChildren } from './streams/types.js';
+
 // Data shapes
 export { CreateMode, Perms, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, CREATOR_ALL_ACL } from './types.js';
 export type { Stat, Acl, WatchEvent } from './types.js';

@@ -11,6 +11,7 @@ import { createNode, protectedPath } from './create.js';
 import { silentLogger, type Logger } from './logger.js';
 import { registry } from './registry.js';
 import { backoffDelay, retryPolicy, type RetryPolicy } from './retry.js';
+import { WatchTable, type WatchKind } from './watches.js';
 import type { SessionState } from './state.js';
 import {
   validateData,
@@ -68,8 +69,10 @@ export class ZkClient {
   readonly state$: Observable<SessionState>;
   private readonly connection: Connection;
   private readonly retry: RetryPolicy;
-  private readonly scheduler: SchedulerLike;
+  /** The clock of every timer of this client; streams built on the client use it too. */
+  readonly scheduler: SchedulerLike;
   private readonly pending = new Set<(error: Error) => void>();
+  private readonly watches = new WatchTable();
   /** The connect string's chroot ('' for none): the client prepends it to every path it sends. */
   private readonly chroot: string;
 
@@ -153,7 +156,7 @@ export class ZkClient {
   /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
   async get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
     validatePath(path);
-    return this.read((h) => h.get(path, options.watch));
+    return this.read((h) => this.watched(h, 'data', path, options.watch, (w) => h.get(path, w)));
   }
 
   /** Sets data if `version` matches (-1: any). Resolves to the new Stat. Not retried once sent. */
@@ -175,13 +178,60 @@ export class ZkClient {
   /** The Stat, or null when the node does not exist (then the watch fires on its creation). */
   async exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
     validatePath(path);
-    return this.read((h) => h.exists(path, options.watch));
+    const watch = options.watch;
+    return this.read(async (h) => {
+      this.watches.use(h);
+      if (!watch) return h.exists(path);
+      // The kind of watch exists() arms depends on its answer: join one only when it matches.
+      const kindOf = (stat: Stat | null): WatchKind => (stat ? 'data' : 'exist');
+      if (this.watches.isArmed('data', path) || this.watches.isArmed('exist', path)) {
+        const stat = await h.exists(path);
+        if (this.watches.join(kindOf(stat), path, watch)) return stat;
+      }
+      let kind: WatchKind = 'data';
+      const stat = await h.exists(
+        path,
+        this.watches.callback(() => kind, path),
+      );
+      kind = kindOf(stat);
+      this.watches.armed(kind, path, watch);
+      return stat;
+    });
   }
 
   /** Child names (in the server's order) and the parent's Stat. Rejects with NoNodeError for a missing parent. */
   async children(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
     validatePath(path);
-    return this.read((h) => h.children(path, options.watch));
+    return this.read((h) => this.watched(h, 'child', path, options.watch, (w) => h.children(path, w)));
+  }
+
+  /**
+   * Stops calling `watcher` (passed to get/exists/children earlier). When no listener is left on that
+   * path's watch, the watch is removed from the server too (on a patched binding).
+   */
+  unwatch(watcher: Watcher): void {
+    this.watches.unwatch(watcher);
+  }
+
+  /** Watches armed on the server for this session, as far as this client knows (for leak checks). */
+  get armedWatchCount(): number {
+    return this.watches.size;
+  }
+
+  /** A read with an optional watch, joining an armed watch of the same kind when there is one. */
+  private async watched<T>(
+    handle: TransportHandle,
+    kind: WatchKind,
+    path: string,
+    watch: Watcher | undefined,
+    read: (watcher?: Watcher) => Promise<T>,
+  ): Promise<T> {
+    this.watches.use(handle);
+    if (!watch) return read();
+    if (this.watches.join(kind, path, watch)) return read();
+    const result = await read(this.watches.callback(() => kind, path));
+    this.watches.armed(kind, path, watch);
+    return result;
   }
 
   /** Lets the server the client is on catch up with the leader, so the next read is not stale. */

@@ -43,6 +43,8 @@ export async function expireSession(client: ZkClient, timeoutMs = 10_000, attemp
   if (!ended) throw new Error(`expireSession: session ${sessionId} survived ${attempts} attempts`);
 }
 
+export { liveStreamCount } from '../streams/shared.js';
+
 /** Transport handles open in this process (each client holds at most one). */
 export function openHandleCount(): number {
   return registry.openHandles;

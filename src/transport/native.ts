@@ -57,6 +57,8 @@ interface NativeZk {
   /** The addon itself: the JS wrapper has no a_create_ttl. */
   readonly native: {
     a_create_ttl(path: string, data: Buffer, flags: number, ttl: number, cb: Cb<[string]>): number;
+    /** Added by scripts/patch-zookeeper.mjs. */
+    a_remove_all_watches?(path: string, type: number, local: boolean, cb: Cb<[]>): number;
   };
   a_get(path: string, watch: boolean, cb: Cb<[NativeStat, Buffer | null]>): number;
   aw_get(path: string, w: NativeWatcher, cb: Cb<[NativeStat, Buffer | null]>): number;
@@ -355,6 +357,20 @@ class NativeHandle implements TransportHandle {
       (cb: Cb<[]>) => this.zk.add_auth(auth.scheme, auth.credentials, cb),
       () => undefined,
     );
+  }
+
+  get removeWatches(): TransportHandle['removeWatches'] {
+    if (typeof this.zk.native.a_remove_all_watches !== 'function') return undefined;
+    return (path, kind) =>
+      this.call(
+        path,
+        (cb: Cb<[]>) => this.zk.native.a_remove_all_watches!(path, kind === 'children' ? 1 : 2, false, cb),
+        () => undefined,
+      ).catch((error: unknown) => {
+        // Nothing to remove (it fired meanwhile): the goal is reached.
+        if (error instanceof ZkError && error.code === Code.NoWatcher) return;
+        throw error;
+      });
   }
 
   close(): void {

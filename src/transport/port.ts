@@ -66,6 +66,11 @@ export interface TransportHandle {
   getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }>;
   setACL(path: string, acl: readonly Acl[], version: number): Promise<void>;
   addAuth(auth: AuthInfo): Promise<void>;
+  /**
+   * Removes this session's watches of `kind` on `path` from the server ('data' covers exists() watches).
+   * Optional: an adapter that cannot leaves such watches armed until they fire.
+   */
+  removeWatches?(path: string, kind: 'data' | 'children'): Promise<void>;
   /** Ends the session (if still alive) and the handle. Idempotent. Outstanding operations then reject. */
   close(): void;
 }

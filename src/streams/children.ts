@@ -1,0 +1,41 @@
+import type { Observable } from 'rxjs';
+import { NoNodeError } from '../errors.js';
+import type { ZkClient } from '../session/client.js';
+import { validatePath } from '../session/validate.js';
+import { sharedStream } from './shared.js';
+import type { NodeChildren } from './types.js';
+import { watched } from './watched.js';
+
+/**
+ * A znode's children, live: `{ path, children (sorted), stat (the parent's), zxid }`, or `null` while
+ * the parent does not exist.
+ *
+ * Hot and shared per client and path (one read, one server watch; late subscribers get the latest at
+ * once; the last unsubscribe releases it). First emission: the current state. Deduplicated by the
+ * parent's czxid, pzxid and cversion. May skip intermediate versions; always delivers the latest and
+ * converges across disconnects and expiry. Silent while `suspended`; completes on close; errors only
+ * for what retrying cannot fix.
+ *
+ * @example
+ * children$(client, '/workers').subscribe((c) => console.log(c?.children ?? 'no /workers'));
+ */
+export function children$(client: ZkClient, path: string): Observable<NodeChildren | null> {
+  validatePath(path);
+  return sharedStream(client, `children:${path}`, () =>
+    watched<NodeChildren>({
+      client,
+      key: (v) => `${v.stat.czxid}:${v.stat.pzxid}:${v.stat.cversion}`,
+      read: async (watch) => {
+        for (;;) {
+          try {
+            const { children, stat } = await client.children(path, { watch });
+            return { path, children: children.sort(), stat, zxid: stat.pzxid };
+          } catch (error) {
+            if (!(error instanceof NoNodeError)) throw error;
+          }
+          if ((await client.exists(path, { watch })) === null) return null;
+        }
+      },
+    }),
+  );
+}

@@ -1,0 +1,46 @@
+import type { Observable } from 'rxjs';
+import { NoNodeError } from '../errors.js';
+import type { ZkClient } from '../session/client.js';
+import { validatePath } from '../session/validate.js';
+import { sharedStream } from './shared.js';
+import type { NodeData } from './types.js';
+import { watched } from './watched.js';
+
+/**
+ * A znode's data and Stat, live.
+ *
+ * - Emits `{ path, data, stat, zxid }`, or `null` while the node does not exist (a missing node is a
+ *   value, never an error); create, delete and re-create all show.
+ * - Hot and shared: every subscriber on the same client and path shares one read and one server
+ *   watch; a late subscriber gets the latest value at once. The last unsubscribe releases it all.
+ * - First emission: the current state, read when the first subscriber arrives.
+ * - Deduplicated by mzxid: no value twice; delete-then-recreate always shows.
+ * - Consistency: may skip intermediate versions (ZooKeeper watches are one-shot); always delivers the
+ *   latest, and converges to the server's state across disconnects and session expiry.
+ * - Silent while `suspended`; completes when the client closes; errors only for what retrying cannot
+ *   fix (e.g. NoAuthError on this path).
+ *
+ * @example
+ * data$(client, '/app/config').pipe(decode(JSON.parse)).subscribe((c) => console.log(c?.value));
+ */
+export function data$(client: ZkClient, path: string): Observable<NodeData | null> {
+  validatePath(path);
+  return sharedStream(client, `data:${path}`, () =>
+    watched<NodeData>({
+      client,
+      key: (v) => `${v.stat.mzxid}`,
+      read: async (watch) => {
+        for (;;) {
+          try {
+            const { data, stat } = await client.get(path, { watch });
+            return { path, data, stat, zxid: stat.mzxid };
+          } catch (error) {
+            if (!(error instanceof NoNodeError)) throw error;
+          }
+          // Missing: an exists() watch fires on its creation. If it was created in between, read it.
+          if ((await client.exists(path, { watch })) === null) return null;
+        }
+      },
+    }),
+  );
+}

@@ -1,0 +1,29 @@
+import type { Observable } from 'rxjs';
+import type { ZkClient } from '../session/client.js';
+import { validatePath } from '../session/validate.js';
+import type { Stat } from '../types.js';
+import { sharedStream } from './shared.js';
+import { watched } from './watched.js';
+
+/**
+ * A znode's Stat, or `null` while it does not exist, on ZooKeeper's existence watch: it follows
+ * creation, deletion and data changes. Changes to the children alone do not trigger it (use
+ * children$), though any Stat it emits is current when read.
+ *
+ * Hot and shared per client and path; first emission is the current state; deduplicated by the Stat's
+ * zxids and versions; may skip intermediate versions but always converges; silent while `suspended`;
+ * completes on close.
+ *
+ * @example
+ * stat$(client, '/app/ready').subscribe((s) => console.log(s ? 'ready' : 'not yet'));
+ */
+export function stat$(client: ZkClient, path: string): Observable<Stat | null> {
+  validatePath(path);
+  return sharedStream(client, `stat:${path}`, () =>
+    watched<Stat>({
+      client,
+      key: (s) => `${s.czxid}:${s.mzxid}:${s.pzxid}:${s.cversion}:${s.aversion}`,
+      read: (watch) => client.exists(path, { watch }),
+    }),
+  );
+}
