@@ -129,7 +129,8 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     // Changes are batched per scheduler turn: one immutable snapshot per batch, not per event.
     const record = (event: TreeEvent): void => {
       pending.push(event);
-      flushing ??= client.scheduler.schedule(flush);
+      // While priming, nobody sees partial trees: one batch when the load is complete, no copies before.
+      if (initialized || event.type === 'initialized') flushing ??= client.scheduler.schedule(flush);
     };
     function flush(): void {
       flushing = undefined;
