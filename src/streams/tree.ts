@@ -178,7 +178,7 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
           data: (event: WatchEvent) => {
             if (!active) return;
             if (event.type === 'deleted') remove(path);
-            void readData(path);
+            void readData(path, true);
           },
           children: (event: WatchEvent) => {
             if (!active) return;
@@ -193,13 +193,15 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     const onData = (path: string): Watcher => watchersOf(path).data;
     const onChildren = (path: string): Watcher => watchersOf(path).children;
 
-    function upsert(path: string, data: Buffer, stat: Stat): void {
+    /** Returns true when the node is new to the tree. */
+    function upsert(path: string, data: Buffer, stat: Stat): boolean {
       const previous = nodes.get(path);
-      if (previous && previous.stat.mzxid === stat.mzxid) return;
+      if (previous && previous.stat.mzxid === stat.mzxid) return false;
       const node = { path, data, stat };
       // Update the map before recording: the batch's snapshot must include what its events say.
       nodes.set(path, node);
       record(previous ? { type: 'updated', node, previous } : { type: 'added', node });
+      return previous === undefined;
     }
 
     function dropListeners(path: string): void {
@@ -214,6 +216,11 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     function remove(path: string): void {
       for (const kid of kids.get(path) ?? []) remove(childPath(path, kid));
       kids.delete(path);
+      // Forget it in its parent's list too, so the parent's next listing loads it again if it is back.
+      if (path !== root) {
+        const slash = path.lastIndexOf('/');
+        kids.get(slash === 0 ? '/' : path.slice(0, slash))?.delete(path.slice(slash + 1));
+      }
       dropListeners(path);
       const node = nodes.get(path);
       if (!node) return;
@@ -221,12 +228,16 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       record({ type: 'removed', node });
     }
 
-    /** Reads a node's data with a watch; a missing root is watched for creation. */
-    function readData(path: string): Promise<void> {
+    /**
+     * Reads a node's data with a watch; a missing root is watched for creation. `reappeared`: read after
+     * a watch event, where a node that is new to the tree (deleted and created again) needs its
+     * children loaded and watched as well (a sync loads them itself).
+     */
+    function readData(path: string, reappeared = false): Promise<void> {
       return serial(`d:${path}`, async () => {
         try {
           const { data, stat } = await client.get(path, { watch: onData(path) });
-          if (active) upsert(path, data, stat);
+          if (active && upsert(path, data, stat) && reappeared) void readChildren(path, true);
         } catch (error) {
           if (!(error instanceof NoNodeError)) return fail(path, error);
           remove(path);
