@@ -8,6 +8,10 @@
 // 2. A missing call: the C client can remove a path's watches from the server (removeWatches, ZooKeeper
 //    3.5+), but the binding does not expose it. rxzk uses it to drop the server watch when the last
 //    stream on a path is gone; without it such a watch stays armed until it fires.
+// 3. A leak: every watch registration allocates a callback that is never freed: not after it fired,
+//    nor when the read failed and the C client never armed it. Each one pins a JS function forever.
+//    The fix frees a watcher after its (one-shot) node event, and when its read's reply shows the C
+//    client did not arm it (getData/getChildren: any error; exists: any error but NoNode).
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +38,9 @@ const patches = [
         struct completion_data *data = (struct completion_data *) malloc(sizeof(struct completion_data));
         data->cb = cb;
         data->type = ZOO_REMOVE_WATCHES;
-        data->data = NULL;
+        // The keys of the watchers to free once the reply comes (void_completion).
+        data->data = new std::string[2]{ (_type & 2) ? std::string("d:") + *_path : std::string(),
+                                          (_type & 1) ? std::string("c:") + *_path : std::string() };
 
         METHOD_EPILOG(zoo_aremove_all_watches(zk->zhandle, *_path, (ZooWatcherType) _type, _local ? 1 : 0, (void_completion_t *) void_completion, data));
     }
@@ -48,6 +54,92 @@ const patches = [
     replace:
       '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n' +
       '        Nan::SetPrototypeMethod(constructor_template,  "a_remove_all_watches",  ARemoveAllWatches); /* rxzk: register remove watches */\n',
+  },
+  {
+    marker: '/* rxzk: watcher bookkeeping */',
+    find: '#include "zk_log.h"\n',
+    replace: `#include "zk_log.h"
+#include <string>
+#include <unordered_map>
+/* rxzk: watcher bookkeeping. A watcher callback is pending from its aw_* call until the reply says
+   whether the C client armed it; armed, it lives until its node event or a removeWatches of its path. */
+static std::unordered_map<const void*, std::pair<Nan::Callback*, std::string>> rxzk_pending;
+static std::unordered_map<Nan::Callback*, std::string> rxzk_armed;
+static void rxzk_remember(const void *cb, Nan::Callback *watcher, const char *kind, const char *path) {
+    rxzk_pending[cb] = std::make_pair(watcher, std::string(kind) + path);
+}
+static void rxzk_settle_watcher(const void *cb, bool armed) {
+    auto it = rxzk_pending.find(cb);
+    if (it == rxzk_pending.end()) return;
+    Nan::Callback *watcher = it->second.first;
+    if (armed) rxzk_armed[watcher] = it->second.second; else delete watcher;
+    rxzk_pending.erase(it);
+}
+static void rxzk_fired(Nan::Callback *watcher) {
+    rxzk_armed.erase(watcher);
+    delete watcher;
+}
+static void rxzk_removed(const std::string &key) {
+    for (auto it = rxzk_armed.begin(); it != rxzk_armed.end();) {
+        if (it->second == key) { delete it->first; it = rxzk_armed.erase(it); } else ++it;
+    }
+}
+`,
+  },
+  {
+    marker: '/* rxzk: settle removed watchers */',
+    find: '        if (d->type == ZOO_SETACL_OP) {\n',
+    replace: `        if (d->type == ZOO_REMOVE_WATCHES) { /* rxzk: settle removed watchers */
+            // The C client dropped them from its tables without calling them: free them here, at the
+            // reply (not at the request: an event may still reach them until the server has removed them).
+            std::string *keys = (std::string *) d->data;
+            if (rc == ZOK) for (int i = 0; i < 2; i++) if (!keys[i].empty()) rxzk_removed(keys[i]);
+            delete[] keys;
+            d->data = NULL;
+        }
+        if (d->type == ZOO_SETACL_OP) {
+`,
+  },
+  ...[
+    ['zoo_awexists(', 'd:'],
+    ['zoo_awget(', 'd:'],
+    ['zoo_awget_children(', 'c:'],
+    ['zoo_awget_children2(', 'c:'],
+  ].map(([call, kind]) => ({
+    marker: `/* rxzk: remember ${call} */`,
+    find: `        METHOD_EPILOG(${call}zk->zhandle, *_path,`,
+    replace: `        rxzk_remember(cb, cbw, "${kind}", *_path); /* rxzk: remember ${call} */\n        METHOD_EPILOG(${call}zk->zhandle, *_path,`,
+  })),
+  {
+    marker: '/* rxzk: free fired watcher */',
+    find: '        WATCHER_PROLOG(4);\n        WATCHER_CALLBACK_EPILOG();\n',
+    replace:
+      '        WATCHER_PROLOG(4);\n        WATCHER_CALLBACK_EPILOG();\n' +
+      '        if (type != ZOO_SESSION_EVENT) rxzk_fired(callback); /* rxzk: free fired watcher */\n',
+  },
+  {
+    marker: '/* rxzk: settle stat watcher */',
+    find: '        argv[2] = rc == ZOK ? zkk->createStatObject (stat) : Nan::Null().As<Object>();\n\n        CALLBACK_EPILOG();\n',
+    replace:
+      '        argv[2] = rc == ZOK ? zkk->createStatObject (stat) : Nan::Null().As<Object>();\n\n' +
+      '        rxzk_settle_watcher(cb, rc == ZOK || rc == ZNONODE); /* rxzk: settle stat watcher */\n' +
+      '        CALLBACK_EPILOG();\n',
+  },
+  {
+    marker: '/* rxzk: settle data watcher */',
+    find: '            argv[3] = Nan::Null().As<Object>();\n        }\n\n        CALLBACK_EPILOG();\n',
+    replace:
+      '            argv[3] = Nan::Null().As<Object>();\n        }\n\n' +
+      '        rxzk_settle_watcher(cb, rc == ZOK); /* rxzk: settle data watcher */\n' +
+      '        CALLBACK_EPILOG();\n',
+  },
+  {
+    marker: '/* rxzk: settle children watcher */',
+    find: '        argv[3] = (stat != 0 ? zkk->createStatObject (stat) : Nan::Null().As<Object>());\n\n        CALLBACK_EPILOG();\n',
+    replace:
+      '        argv[3] = (stat != 0 ? zkk->createStatObject (stat) : Nan::Null().As<Object>());\n\n' +
+      '        rxzk_settle_watcher(cb, rc == ZOK); /* rxzk: settle children watcher */\n' +
+      '        CALLBACK_EPILOG();\n',
   },
 ];
 
