@@ -8,7 +8,10 @@ const zk = zkSuite({ ensemble: 3, tickTime: 500 });
 describe('ensemble', () => {
   it('killing the leader pauses operations briefly; none is lost or applied twice', async () => {
     // 10 s: the suite runs beside other ensembles on two cores; a starved client must not look expired.
-    const c = zk.client({ sessionTimeout: 10_000, retry: { maxRetries: 30, baseDelay: 50, maxDelay: 1_000 } });
+    const c = zk.client({
+      sessionTimeout: 10_000,
+      retry: { maxRetries: 30, baseDelay: 50, maxDelay: 1_000 },
+    });
     const states: SessionState['type'][] = [];
     c.state$.subscribe((s) => {
       const previous = states.at(-1);

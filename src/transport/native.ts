@@ -53,13 +53,15 @@ interface NativeZk {
   readonly client_id: string;
   readonly client_password: string;
   readonly timeout: number;
+  /**
+   * The addon itself. Calls go to it directly: the JS wrapper formats a log line with util.inspect on
+   * every call, even with logging off (a fifth of a read's CPU time).
+   */
+  readonly native: NativeAddon;
+}
+interface NativeAddon {
   a_create(path: string, data: Buffer, flags: number, cb: Cb<[string]>): number;
-  /** The addon itself: the JS wrapper has no a_create_ttl. */
-  readonly native: {
-    a_create_ttl(path: string, data: Buffer, flags: number, ttl: number, cb: Cb<[string]>): number;
-    /** Added by scripts/patch-zookeeper.mjs. */
-    a_remove_all_watches?(path: string, type: number, local: boolean, cb: Cb<[]>): number;
-  };
+  a_create_ttl(path: string, data: Buffer, flags: number, ttl: number, cb: Cb<[string]>): number;
   a_get(path: string, watch: boolean, cb: Cb<[NativeStat, Buffer | null]>): number;
   aw_get(path: string, w: NativeWatcher, cb: Cb<[NativeStat, Buffer | null]>): number;
   a_set(path: string, data: Buffer, version: number, cb: Cb<[NativeStat]>): number;
@@ -70,8 +72,16 @@ interface NativeZk {
   aw_get_children2(path: string, w: NativeWatcher, cb: Cb<[string[], NativeStat]>): number;
   a_sync(path: string, cb: Cb<[string]>): number;
   a_get_acl(path: string, cb: Cb<[NativeAcl[], NativeStat]>): number;
-  a_set_acl(path: string, version: number, acl: readonly NativeAcl[], cb: Cb<[]>): number;
+  /** The addon's ACL entries name the permission bits `perm` (its getACL answers `perms`). */
+  a_set_acl(
+    path: string,
+    version: number,
+    acl: readonly { perm: number; scheme: string; auth: string }[],
+    cb: Cb<[]>,
+  ): number;
   add_auth(scheme: string, auth: string, cb: Cb<[]>): number;
+  /** Added by scripts/patch-zookeeper.mjs. */
+  a_remove_all_watches?(path: string, type: number, local: boolean, cb: Cb<[]>): number;
 }
 interface NativeAcl {
   perms: number;
@@ -269,7 +279,7 @@ class NativeHandle implements TransportHandle {
       path,
       (cb: Cb<[string]>) =>
         ttl === undefined
-          ? this.zk.a_create(path, buffer, flags[mode], cb)
+          ? this.zk.native.a_create(path, buffer, flags[mode], cb)
           : this.zk.native.a_create_ttl(path, buffer, flags[mode], ttl, cb),
       (created) => created,
     );
@@ -281,19 +291,19 @@ class NativeHandle implements TransportHandle {
       stat: toStat(stat),
     });
     return watcher
-      ? this.call(path, (cb) => this.zk.aw_get(path, this.watcher(watcher), cb), done)
-      : this.call(path, (cb) => this.zk.a_get(path, false, cb), done);
+      ? this.call(path, (cb) => this.zk.native.aw_get(path, this.watcher(watcher), cb), done)
+      : this.call(path, (cb) => this.zk.native.a_get(path, false, cb), done);
   }
 
   set(path: string, data: Uint8Array, version: number): Promise<Stat> {
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return this.call(path, (cb: Cb<[NativeStat]>) => this.zk.a_set(path, buffer, version, cb), toStat);
+    return this.call(path, (cb: Cb<[NativeStat]>) => this.zk.native.a_set(path, buffer, version, cb), toStat);
   }
 
   delete(path: string, version: number): Promise<void> {
     return this.call(
       path,
-      (cb: Cb<[]>) => this.zk.a_delete_(path, version, cb),
+      (cb: Cb<[]>) => this.zk.native.a_delete_(path, version, cb),
       () => undefined,
     );
   }
@@ -301,8 +311,12 @@ class NativeHandle implements TransportHandle {
   exists(path: string, watcher?: Watcher): Promise<Stat | null> {
     // A missing node is an answer, not an error: NoNode (with the watch left armed for the create).
     const attempt = watcher
-      ? this.call(path, (cb: Cb<[NativeStat]>) => this.zk.aw_exists(path, this.watcher(watcher), cb), toStat)
-      : this.call(path, (cb: Cb<[NativeStat]>) => this.zk.a_exists(path, false, cb), toStat);
+      ? this.call(
+          path,
+          (cb: Cb<[NativeStat]>) => this.zk.native.aw_exists(path, this.watcher(watcher), cb),
+          toStat,
+        )
+      : this.call(path, (cb: Cb<[NativeStat]>) => this.zk.native.a_exists(path, false, cb), toStat);
     return attempt.catch((error: unknown) => {
       if (error instanceof ZkError && error.code === Code.NoNode) return null;
       throw error;
@@ -312,14 +326,14 @@ class NativeHandle implements TransportHandle {
   children(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: Stat }> {
     const done = (children: string[], stat: NativeStat) => ({ children: [...children], stat: toStat(stat) });
     return watcher
-      ? this.call(path, (cb) => this.zk.aw_get_children2(path, this.watcher(watcher), cb), done)
-      : this.call(path, (cb) => this.zk.a_get_children2(path, false, cb), done);
+      ? this.call(path, (cb) => this.zk.native.aw_get_children2(path, this.watcher(watcher), cb), done)
+      : this.call(path, (cb) => this.zk.native.a_get_children2(path, false, cb), done);
   }
 
   sync(path: string): Promise<void> {
     return this.call(
       path,
-      (cb: Cb<[string]>) => this.zk.a_sync(path, cb),
+      (cb: Cb<[string]>) => this.zk.native.a_sync(path, cb),
       () => undefined,
     );
   }
@@ -333,7 +347,7 @@ class NativeHandle implements TransportHandle {
     }
     return this.call(
       path,
-      (cb: Cb<[NativeAcl[], NativeStat]>) => this.zk.a_get_acl(path, cb),
+      (cb: Cb<[NativeAcl[], NativeStat]>) => this.zk.native.a_get_acl(path, cb),
       (acl, stat) => ({
         acl: acl.map((a) => ({ perms: a.perms, scheme: a.scheme, id: a.auth })),
         stat: toStat(stat),
@@ -342,11 +356,10 @@ class NativeHandle implements TransportHandle {
   }
 
   setACL(path: string, acl: readonly Acl[], version: number): Promise<void> {
-    const native = acl.map((a) => ({ perms: a.perms, scheme: a.scheme, auth: a.id }));
-    // The binding's wrapper renames perms -> perm for the addon; call the addon's shape through it.
+    const native = acl.map((a) => ({ perm: a.perms, scheme: a.scheme, auth: a.id }));
     return this.call(
       path,
-      (cb: Cb<[]>) => this.zk.a_set_acl(path, version, native, cb),
+      (cb: Cb<[]>) => this.zk.native.a_set_acl(path, version, native, cb),
       () => undefined,
     );
   }
@@ -354,7 +367,7 @@ class NativeHandle implements TransportHandle {
   addAuth(auth: AuthInfo): Promise<void> {
     return this.call(
       undefined,
-      (cb: Cb<[]>) => this.zk.add_auth(auth.scheme, auth.credentials, cb),
+      (cb: Cb<[]>) => this.zk.native.add_auth(auth.scheme, auth.credentials, cb),
       () => undefined,
     );
   }
