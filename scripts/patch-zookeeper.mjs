@@ -65,6 +65,7 @@ const patches = [
    whether the C client armed it; armed, it lives until its node event or a removeWatches of its path. */
 static std::unordered_map<const void*, std::pair<Nan::Callback*, std::string>> rxzk_pending;
 static std::unordered_map<Nan::Callback*, std::string> rxzk_armed;
+static std::unordered_multimap<std::string, Nan::Callback*> rxzk_by_key;
 static void rxzk_remember(const void *cb, Nan::Callback *watcher, const char *kind, const char *path) {
     rxzk_pending[cb] = std::make_pair(watcher, std::string(kind) + path);
 }
@@ -72,17 +73,32 @@ static void rxzk_settle_watcher(const void *cb, bool armed) {
     auto it = rxzk_pending.find(cb);
     if (it == rxzk_pending.end()) return;
     Nan::Callback *watcher = it->second.first;
-    if (armed) rxzk_armed[watcher] = it->second.second; else delete watcher;
+    if (armed) {
+        rxzk_armed[watcher] = it->second.second;
+        rxzk_by_key.emplace(it->second.second, watcher);
+    } else {
+        delete watcher;
+    }
     rxzk_pending.erase(it);
 }
 static void rxzk_fired(Nan::Callback *watcher) {
-    rxzk_armed.erase(watcher);
+    auto it = rxzk_armed.find(watcher);
+    if (it != rxzk_armed.end()) {
+        auto range = rxzk_by_key.equal_range(it->second);
+        for (auto k = range.first; k != range.second; ++k) {
+            if (k->second == watcher) { rxzk_by_key.erase(k); break; }
+        }
+        rxzk_armed.erase(it);
+    }
     delete watcher;
 }
 static void rxzk_removed(const std::string &key) {
-    for (auto it = rxzk_armed.begin(); it != rxzk_armed.end();) {
-        if (it->second == key) { delete it->first; it = rxzk_armed.erase(it); } else ++it;
+    auto range = rxzk_by_key.equal_range(key);
+    for (auto k = range.first; k != range.second; ++k) {
+        rxzk_armed.erase(k->second);
+        delete k->second;
     }
+    rxzk_by_key.erase(range.first, range.second);
 }
 `,
   },
