@@ -23,35 +23,42 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-/** Each phase repeats its 1,000 first reads REPS times, so one phase lasts long enough to time. */
-const REPS = 5;
+/** Each round times REPS passes of each variant over the 1,000 paths, alternating which goes first. */
+const REPS = 6;
 
 async function readOverhead(c: ZkClient, paths: string[]): Promise<{ raw: number; rxzk: number }> {
   const handle = c.currentHandle() as TransportHandle;
-  let t = now();
+  const spent = { raw: 0, rxzk: 0 };
+  const passes = {
+    raw: async () => {
+      await Promise.all(paths.map((p) => handle.get(p, () => undefined)));
+      // Leave the server and the client's watch tables as they were, so passes do not pile up watches.
+      await Promise.all(paths.map((p) => handle.removeWatches?.(p, 'data')));
+    },
+    rxzk: async () => {
+      const subs: Subscription[] = [];
+      await Promise.all(
+        paths.map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              subs.push(data$(c, p).subscribe(() => resolve()));
+            }),
+        ),
+      );
+      // Unsubscribing removes the watches (the same removeWatches the raw pass sends).
+      for (const s of subs) s.unsubscribe();
+      while (c.armedWatchCount > 0) await new Promise((r) => setImmediate(r));
+    },
+  };
   for (let k = 0; k < REPS; k++) {
-    await Promise.all(paths.map((p) => handle.get(p, () => undefined)));
-    // Leave the server and the client's watch tables as they were, so rounds do not pile up watches.
-    await Promise.all(paths.map((p) => handle.removeWatches?.(p, 'data')));
+    for (const variant of (k % 2 ? ['raw', 'rxzk'] : ['rxzk', 'raw']) as ('raw' | 'rxzk')[]) {
+      const t = now();
+      await passes[variant]();
+      spent[variant] += now() - t;
+    }
   }
-  const raw = (REPS * paths.length) / ((now() - t) / 1000);
-  t = now();
-  for (let k = 0; k < REPS; k++) {
-    const subs: Subscription[] = [];
-    await Promise.all(
-      paths.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            subs.push(data$(c, p).subscribe(() => resolve()));
-          }),
-      ),
-    );
-    // Unsubscribing removes the watches (the same removeWatches the raw phase sends).
-    for (const s of subs) s.unsubscribe();
-    while (c.armedWatchCount > 0) await new Promise((r) => setImmediate(r));
-  }
-  const rxzk = (REPS * paths.length) / ((now() - t) / 1000);
-  return { raw, rxzk };
+  const rate = (ms: number) => ((REPS * paths.length) / ms) * 1000;
+  return { raw: rate(spent.raw), rxzk: rate(spent.rxzk) };
 }
 
 /** A raw one-shot watch + re-read loop, as one would write it by hand on the client. */
@@ -70,38 +77,37 @@ function rawLoop(c: ZkClient, path: string, onValue: (data: string) => void): ()
   };
 }
 
-async function changeLatency(writer: ZkClient, reader: ZkClient, path: string, n: number) {
-  const raw: number[] = [];
-  const rx: number[] = [];
-  let expected = '';
-  let seen: ((at: number) => void) | undefined;
-  const onValue = (value: string) => {
-    if (value === expected && seen) {
-      seen(now());
-      seen = undefined;
+/**
+ * Both watchers run at once, each on its own path, and the samples alternate between them (the order
+ * flipping every iteration): measuring one block after the other showed a position bias larger than
+ * the difference being measured.
+ */
+async function changeLatency(writer: ZkClient, reader: ZkClient, paths: [string, string], n: number) {
+  const out = { raw: [] as number[], rx: [] as number[] };
+  const expected = { raw: '', rx: '' };
+  const seen: { raw?: (at: number) => void; rx?: (at: number) => void } = {};
+  const onValue = (variant: 'raw' | 'rx') => (value: string) => {
+    if (value === expected[variant] && seen[variant]) {
+      seen[variant]!(now());
+      seen[variant] = undefined;
     }
   };
-  for (const variant of ['raw', 'rxzk'] as const) {
-    const into = variant === 'raw' ? raw : rx;
-    const stop =
-      variant === 'raw'
-        ? rawLoop(reader, path, onValue)
-        : (() => {
-            const s = data$(reader, path).subscribe((v) => v && onValue(v.data.toString()));
-            return () => s.unsubscribe();
-          })();
-    await firstValueFrom(data$(reader, path).pipe(filter((v) => v !== null)));
-    for (let i = 0; i < n; i++) {
-      expected = `${variant}-${i}-${Math.random()}`;
-      const seenAt = new Promise<number>((r) => (seen = r));
-      await writer.set(path, expected);
+  const stopRaw = rawLoop(reader, paths[0], onValue('raw'));
+  const sub = data$(reader, paths[1]).subscribe((v) => v && onValue('rx')(v.data.toString()));
+  await firstValueFrom(data$(reader, paths[1]).pipe(filter((v) => v !== null)));
+  for (let i = 0; i < n; i++) {
+    for (const variant of (i % 2 ? ['raw', 'rx'] : ['rx', 'raw']) as ('raw' | 'rx')[]) {
+      expected[variant] = `${variant}-${i}-${Math.random()}`;
+      const seenAt = new Promise<number>((r) => (seen[variant] = r));
+      await writer.set(paths[variant === 'raw' ? 0 : 1], expected[variant]);
       const resolvedAt = now();
       // The watch may beat the writer's own reply: that counts as zero latency, not as negative.
-      into.push(Math.max(0, (await seenAt) - resolvedAt));
+      out[variant].push(Math.max(0, (await seenAt) - resolvedAt));
     }
-    stop();
   }
-  return { raw, rx };
+  stopRaw();
+  sub.unsubscribe();
+  return out;
 }
 
 async function fanOut(c: ZkClient, writer: ZkClient, paths: string[]) {
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
       const o = await readOverhead(c, paths);
       reads.raw.push(o.raw);
       reads.rxzk.push(o.rxzk);
-      const l = await changeLatency(writer, c, paths[0]!, 200);
+      const l = await changeLatency(writer, c, [paths[0]!, paths[1]!], 200);
       latency = { raw: [...latency.raw, ...l.raw], rx: [...latency.rx, ...l.rx] };
     }
     const fan = await fanOut(c, writer, paths);
