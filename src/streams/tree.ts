@@ -16,6 +16,7 @@ import type { ZkClient } from '../session/client.js';
 import { validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Stat, WatchEvent } from '../types.js';
+import { onSessionChanges } from './session.js';
 import { sharedStream } from './shared.js';
 
 export interface TreeNode {
@@ -289,23 +290,16 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       for (const path of paths) void sync(path, false);
     }
 
-    let replayed = false;
-    const states = client.state$.subscribe({
-      next: (state) => {
-        const first = !replayed;
-        replayed = true;
-        if (state.type === 'closed') return subscriber.complete();
-        if (first) return;
-        // A new session has no watches: re-read and re-watch everything (diffs show as events).
-        if (state.type === 'connected') void sync(root, true);
-        // Restored watches cover the loaded nodes; a missing root's exists() watch may have missed a
-        // create+delete, and failed reads are stale.
-        else if (state.type === 'reconnected') {
-          if (!nodes.has(root)) stale.add(root);
-          resyncStale();
-        }
+    const states = onSessionChanges(client, {
+      // A new session has no watches: re-read and re-watch everything (diffs show as events).
+      newSession: () => void sync(root, true),
+      // Restored watches cover the loaded nodes; a missing root's exists() watch may have missed a
+      // create+delete, and failed reads are stale.
+      reconnected: () => {
+        if (!nodes.has(root)) stale.add(root);
+        resyncStale();
       },
-      complete: () => subscriber.complete(),
+      closed: () => subscriber.complete(),
     });
 
     void sync(root, true).then(() => {

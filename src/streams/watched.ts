@@ -11,6 +11,7 @@ import { Observable, timer, type Subscription } from 'rxjs';
 import { ClosedError, isRetryable } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import type { Watcher } from '../transport/port.js';
+import { onSessionChanges } from './session.js';
 
 export interface WatchedSpec<T> {
   readonly client: ZkClient;
@@ -73,20 +74,12 @@ export function watched<T>(spec: WatchedSpec<T>): Observable<T | null> {
       }
     }
 
-    let replayed = false;
-    const states = client.state$.subscribe({
-      next: (state) => {
-        const first = !replayed;
-        replayed = true;
-        if (state.type === 'closed') return subscriber.complete();
-        // The replayed current state is not news; the initial read below covers it.
-        if (first) return;
-        if (state.type === 'connected') void refresh();
-        else if (state.type === 'reconnected' && (stale || last === undefined || last.value === null)) {
-          void refresh();
-        }
+    const states = onSessionChanges(client, {
+      newSession: () => void refresh(),
+      reconnected: () => {
+        if (stale || last === undefined || last.value === null) void refresh();
       },
-      complete: () => subscriber.complete(),
+      closed: () => subscriber.complete(),
     });
     void refresh();
 
