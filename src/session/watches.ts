@@ -95,8 +95,7 @@ export class WatchTable {
   }
 
   private release(entry: Entry): void {
-    const handle = this.handle;
-    const remove = handle?.removeWatches?.bind(handle);
+    const remove = this.handle?.removeWatches;
     // The server removes `data` and `exist` watches together: keep both while either is listened to.
     const sibling =
       entry.kind === 'child'

@@ -11,8 +11,9 @@ import {
   timer,
   type Subscription,
 } from 'rxjs';
-import { ClosedError, isRetryable, NoNodeError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, isRetryable, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
+import { joinPath, splitPath } from '../session/create.js';
 import { validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Stat, WatchEvent } from '../types.js';
@@ -106,12 +107,8 @@ export function treeEvents$(
 function batches(client: ZkClient, path: string, options: TreeOptions): Observable<Batch> {
   validatePath(path);
   const depth = options.depth ?? Infinity;
-  if (!(depth >= 0)) throw new RangeError(`invalid argument 'options.depth': must be >= 0`);
+  if (!(depth >= 0)) throw new InvalidArgumentError('options.depth', 'must be a number >= 0', depth);
   return sharedStream(client, `tree:${depth}:${path}`, () => treeSource(client, path, depth));
-}
-
-function childPath(parent: string, name: string): string {
-  return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
 function treeSource(client: ZkClient, root: string, maxDepth: number): Observable<Batch> {
@@ -215,12 +212,12 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     }
 
     function remove(path: string): void {
-      for (const kid of kids.get(path) ?? []) remove(childPath(path, kid));
+      for (const kid of kids.get(path) ?? []) remove(joinPath(path, kid));
       kids.delete(path);
       // Forget it in its parent's list too, so the parent's next listing loads it again if it is back.
       if (path !== root) {
-        const slash = path.lastIndexOf('/');
-        kids.get(slash === 0 ? '/' : path.slice(0, slash))?.delete(path.slice(slash + 1));
+        const { parent, name } = splitPath(path);
+        kids.get(parent)?.delete(name);
       }
       dropListeners(path);
       const node = nodes.get(path);
@@ -242,7 +239,6 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
         } catch (error) {
           if (!(error instanceof NoNodeError)) return fail(path, error);
           remove(path);
-          dropListeners(path);
           if (
             path === root &&
             (await client.exists(root, { watch: onRootCreated }).catch((e) => fail(root, e)))
@@ -268,9 +264,9 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
         const known = kids.get(path) ?? new Set<string>();
         const now = new Set(names);
         kids.set(path, now);
-        for (const name of known) if (!now.has(name)) remove(childPath(path, name));
+        for (const name of known) if (!now.has(name)) remove(joinPath(path, name));
         const load = names.filter((name) => deep || !known.has(name));
-        await Promise.all(load.map((name) => sync(childPath(path, name), deep)));
+        await Promise.all(load.map((name) => sync(joinPath(path, name), deep)));
       });
     }
 

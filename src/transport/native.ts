@@ -189,6 +189,8 @@ function closeLater(zk: NativeZk): void {
 class NativeHandle implements TransportHandle {
   private readonly zk: NativeZk;
   private dead = false;
+  /** Only on a binding patched by scripts/patch-zookeeper.mjs. */
+  readonly removeWatches: TransportHandle['removeWatches'];
   private connected = false;
 
   constructor(
@@ -218,6 +220,19 @@ class NativeHandle implements TransportHandle {
       this.dead = true;
     });
     this.zk.init({});
+    const remove = this.zk.native.a_remove_all_watches;
+    this.removeWatches = remove
+      ? (path, kind) =>
+          this.call(
+            path,
+            (cb: Cb<[]>) => remove.call(this.zk.native, path, kind === 'children' ? 1 : 2, false, cb),
+            () => undefined,
+          ).catch((error: unknown) => {
+            // Nothing to remove (it fired meanwhile): the goal is reached.
+            if (error instanceof ZkError && error.code === Code.NoWatcher) return;
+            throw error;
+          })
+      : undefined;
     // Auth is queued before any other request; the C client re-sends it on every reconnect of the handle.
     for (const auth of options.auth) void this.addAuth(auth).catch(() => undefined);
   }
@@ -370,20 +385,6 @@ class NativeHandle implements TransportHandle {
       (cb: Cb<[]>) => this.zk.native.add_auth(auth.scheme, auth.credentials, cb),
       () => undefined,
     );
-  }
-
-  get removeWatches(): TransportHandle['removeWatches'] {
-    if (typeof this.zk.native.a_remove_all_watches !== 'function') return undefined;
-    return (path, kind) =>
-      this.call(
-        path,
-        (cb: Cb<[]>) => this.zk.native.a_remove_all_watches!(path, kind === 'children' ? 1 : 2, false, cb),
-        () => undefined,
-      ).catch((error: unknown) => {
-        // Nothing to remove (it fired meanwhile): the goal is reached.
-        if (error instanceof ZkError && error.code === Code.NoWatcher) return;
-        throw error;
-      });
   }
 
   close(): void {
