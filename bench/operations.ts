@@ -2,10 +2,13 @@
  * Operation cost of each layer against the raw binding (the floor), measured side by side in one run
  * on one local server, interleaved round by round so machine drift hits every variant alike.
  *
- *   RXZK_ZK_IMAGE=rxzk/zookeeper:3.8-local npx tsx bench/operations.ts
+ *   npm run build && RXZK_ZK_IMAGE=rxzk/zookeeper:3.8-local npx tsx bench/operations.ts
+ *
+ * It measures the built library (dist/), as users run it: run through tsx, the sources carry esbuild's
+ * keepNames wrappers on every closure, a cost that only rxzk's side of the comparison pays.
  */
 import { createRequire } from 'node:module';
-import { connect, nativeTransport, type TransportHandle } from '../src/index.js';
+import { connect, nativeTransport, type TransportHandle } from '../dist/src/index.js';
 import { startZooKeeper } from '../test/support/zookeeper.js';
 
 const require = createRequire(import.meta.url);

@@ -154,8 +154,11 @@ export class ZkClient {
   }
 
   /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
-  async get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
-    validatePath(path);
+  get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
+    // Not an async function: reads are the streams' hot path, and the extra promise layer shows.
+    // Bad input still rejects (never throws), as from every other operation.
+    const invalid = invalidPath(path);
+    if (invalid) return Promise.reject(invalid);
     return this.read((h) => this.watched(h, 'data', path, options.watch, (w) => h.get(path, w)));
   }
 
@@ -200,8 +203,9 @@ export class ZkClient {
   }
 
   /** Child names (in the server's order) and the parent's Stat. Rejects with NoNodeError for a missing parent. */
-  async children(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
-    validatePath(path);
+  children(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
+    const invalid = invalidPath(path);
+    if (invalid) return Promise.reject(invalid);
     return this.read((h) => this.watched(h, 'child', path, options.watch, (w) => h.children(path, w)));
   }
 
@@ -219,7 +223,7 @@ export class ZkClient {
   }
 
   /** A read with an optional watch, joining an armed watch of the same kind when there is one. */
-  private async watched<T>(
+  private watched<T>(
     handle: TransportHandle,
     kind: WatchKind,
     path: string,
@@ -227,11 +231,37 @@ export class ZkClient {
     read: (watcher?: Watcher) => Promise<T>,
   ): Promise<T> {
     this.watches.use(handle);
-    if (!watch) return read();
-    if (this.watches.join(kind, path, watch)) return read();
-    const result = await read(this.watches.callback(() => kind, path));
-    this.watches.armed(kind, path, watch);
-    return result;
+    if (!watch || this.watches.join(kind, path, watch)) return read();
+    return read(this.watches.callback(kind, path)).then((result) => {
+      this.watches.armed(kind, path, watch);
+      return result;
+    });
+  }
+
+  /**
+   * @internal The znode streams' read: get/children with a watch, for a path already validated, in as
+   * few promises as possible (a stream issues one per change and per subscription). A read that cannot
+   * go straight to a live handle, or that fails for connection reasons, takes the public path (wait for
+   * the session, retry with backoff, reject with ClosedError on close).
+   */
+  streamRead(kind: 'data', path: string, watch: Watcher): Promise<{ data: Buffer; stat: Stat }>;
+  streamRead(kind: 'child', path: string, watch: Watcher): Promise<{ children: string[]; stat: Stat }>;
+  streamRead(
+    kind: 'data' | 'child',
+    path: string,
+    watch: Watcher,
+  ): Promise<{ data: Buffer; stat: Stat } | { children: string[]; stat: Stat }> {
+    type Result = { data: Buffer; stat: Stat } | { children: string[]; stat: Stat };
+    const slow = (): Promise<Result> =>
+      kind === 'data' ? this.get(path, { watch }) : this.children(path, { watch });
+    const handle = this.connection.liveHandle();
+    if (handle === undefined || this.state.type === 'closed') return slow();
+    const read = (w?: Watcher): Promise<Result> =>
+      kind === 'data' ? handle.get(path, w) : handle.children(path, w);
+    return this.watched(handle, kind, path, watch, read).catch((error: unknown) => {
+      if (!isRetryable(error)) throw error;
+      return slow();
+    });
   }
 
   /** Lets the server the client is on catch up with the leader, so the next read is not stale. */
@@ -278,17 +308,30 @@ export class ZkClient {
   }
 
   private read<T>(op: (handle: TransportHandle) => Promise<T>): Promise<T> {
-    return this.track(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const handle = await this.connection.live();
-        try {
-          return await op(handle);
-        } catch (error) {
+    const handle = this.connection.liveHandle();
+    // The common case (a live session) goes straight to the handle: reads are the hot path of every
+    // stream, and each await on the way costs a promise and a turn of the microtask queue.
+    if (handle !== undefined && this.state.type !== 'closed') {
+      return this.track(() =>
+        op(handle).catch((error: unknown) => {
           if (!isRetryable(error)) throw error;
-          await this.backoff(attempt, error);
-        }
+          return this.backoff(0, error).then(() => this.retryRead(op, 1));
+        }),
+      );
+    }
+    return this.track(() => this.retryRead(op, 0));
+  }
+
+  private async retryRead<T>(op: (handle: TransportHandle) => Promise<T>, first: number): Promise<T> {
+    for (let attempt = first; ; attempt++) {
+      const handle = await this.connection.live();
+      try {
+        return await op(handle);
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        await this.backoff(attempt, error);
       }
-    });
+    }
   }
 
   private write<T>(op: (handle: TransportHandle) => Promise<T>): Promise<T> {
@@ -315,6 +358,16 @@ export class ZkClient {
         (error: unknown) => settle(() => reject(error)),
       );
     });
+  }
+}
+
+/** The error validatePath would throw, or undefined. */
+function invalidPath(path: string): Error | undefined {
+  try {
+    validatePath(path);
+    return undefined;
+  } catch (error) {
+    return error as Error;
   }
 }
 

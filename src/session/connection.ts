@@ -45,6 +45,11 @@ export class Connection {
     return this.state$.value;
   }
 
+  /** The handle of the live session when the socket is up right now, else undefined (no waiting). */
+  liveHandle(): TransportHandle | undefined {
+    return isLive(this.state) ? this.handle : undefined;
+  }
+
   /** The handle of the live session, once the socket is up; waits (bounded) while it is not. */
   async live(): Promise<TransportHandle> {
     if (this.state.type === 'closed') throw new ClosedError();

@@ -23,75 +23,89 @@ interface Entry {
   removing: boolean;
 }
 
-const keyOf = (kind: WatchKind, path: string): string => `${kind}\u0000${path}`;
+/** Entries by path, one map per kind (no composite string keys on the hot path). */
+type Table = Record<WatchKind, Map<string, Entry>>;
+const emptyTable = (): Table => ({ data: new Map(), exist: new Map(), child: new Map() });
 
 export class WatchTable {
   private handle: TransportHandle | undefined;
-  private readonly entries = new Map<string, Entry>();
-  private readonly byListener = new Map<Watcher, Set<string>>();
+  private entries: Table = emptyTable();
+  /** The entries each listener is in: one, or two for a stream that watches data and existence. */
+  private readonly byListener = new Map<Watcher, Entry[]>();
 
   /** Binds the table to the live handle; a new handle (a new session) has no watches at all. */
   use(handle: TransportHandle): void {
     if (handle === this.handle) return;
     this.handle = handle;
-    this.entries.clear();
+    this.entries = emptyTable();
     this.byListener.clear();
   }
 
   /** Armed watches (server side, as far as this client knows). */
   get size(): number {
-    return this.entries.size;
+    return this.entries.data.size + this.entries.exist.size + this.entries.child.size;
   }
 
   /** Whether a watch of `kind` on `path` is armed and joinable. */
   isArmed(kind: WatchKind, path: string): boolean {
-    const entry = this.entries.get(keyOf(kind, path));
+    const entry = this.entries[kind].get(path);
     return entry !== undefined && !entry.removing;
   }
 
   /** Adds `listener` to the armed watch and returns true, or returns false: a registration is needed. */
   join(kind: WatchKind, path: string, listener: Watcher): boolean {
-    const entry = this.entries.get(keyOf(kind, path));
+    const entry = this.entries[kind].get(path);
     if (!entry || entry.removing) return false;
     this.listen(entry, listener);
     return true;
   }
 
-  /** The callback for a new registration; `kind()` is read when it fires (exists() learns it late). */
-  callback(kind: () => WatchKind, path: string): Watcher {
-    return (event) => this.fire(kind(), path, event);
+  /**
+   * The callback for a new registration. `kind` may be a function, read when the watch fires: exists()
+   * learns the kind of watch it armed only from its answer.
+   */
+  callback(kind: WatchKind | (() => WatchKind), path: string): Watcher {
+    return typeof kind === 'string'
+      ? (event) => this.fire(kind, path, event)
+      : (event) => this.fire(kind(), path, event);
   }
 
   /** Records that the server armed a watch for `listener` (the registration's reply arrived). */
   armed(kind: WatchKind, path: string, listener: Watcher): void {
-    const key = keyOf(kind, path);
-    let entry = this.entries.get(key);
+    const byPath = this.entries[kind];
+    let entry = byPath.get(path);
     if (!entry || entry.removing) {
       entry = { kind, path, listeners: new Set(), removing: false };
-      this.entries.set(key, entry);
+      byPath.set(path, entry);
     }
     this.listen(entry, listener);
   }
 
   /** Drops `listener` everywhere; an armed watch left without listeners is removed from the server. */
   unwatch(listener: Watcher): void {
-    const keys = this.byListener.get(listener);
-    if (!keys) return;
+    const entries = this.byListener.get(listener);
+    if (!entries) return;
     this.byListener.delete(listener);
-    for (const key of keys) {
-      const entry = this.entries.get(key);
-      if (!entry) continue;
+    for (const entry of entries) {
       entry.listeners.delete(listener);
-      if (entry.listeners.size === 0) this.release(entry);
+      if (entry.listeners.size === 0 && this.entries[entry.kind].get(entry.path) === entry) {
+        this.release(entry);
+      }
     }
   }
 
   private listen(entry: Entry, listener: Watcher): void {
+    if (entry.listeners.has(listener)) return;
     entry.listeners.add(listener);
-    const key = keyOf(entry.kind, entry.path);
-    const keys = this.byListener.get(listener);
-    if (keys) keys.add(key);
-    else this.byListener.set(listener, new Set([key]));
+    const entries = this.byListener.get(listener);
+    if (entries) entries.push(entry);
+    else this.byListener.set(listener, [entry]);
+  }
+
+  private forget(entry: Entry): void {
+    if (this.entries[entry.kind].get(entry.path) === entry && entry.listeners.size === 0) {
+      this.entries[entry.kind].delete(entry.path);
+    }
   }
 
   private release(entry: Entry): void {
@@ -100,31 +114,30 @@ export class WatchTable {
     const sibling =
       entry.kind === 'child'
         ? undefined
-        : this.entries.get(keyOf(entry.kind === 'data' ? 'exist' : 'data', entry.path));
+        : this.entries[entry.kind === 'data' ? 'exist' : 'data'].get(entry.path);
     if (!remove || (sibling && sibling.listeners.size > 0)) return;
     entry.removing = true;
     if (sibling) sibling.removing = true;
     const done = (): void => {
-      for (const e of [entry, sibling]) {
-        if (e && this.entries.get(keyOf(e.kind, e.path)) === e && e.listeners.size === 0) {
-          this.entries.delete(keyOf(e.kind, e.path));
-        }
-      }
+      this.forget(entry);
+      if (sibling) this.forget(sibling);
     };
     // A failed removal (connection loss) leaves the watch armed; it fires into no listener later.
     remove(entry.path, entry.kind === 'child' ? 'children' : 'data').then(done, done);
   }
 
   private fire(kind: WatchKind, path: string, event: WatchEvent): void {
-    const key = keyOf(kind, path);
-    const entry = this.entries.get(key);
+    const byPath = this.entries[kind];
+    const entry = byPath.get(path);
     if (!entry) return;
     // One-shot: forget it before calling out, listeners re-register from inside their callback.
-    this.entries.delete(key);
+    byPath.delete(path);
     for (const listener of entry.listeners) {
-      const keys = this.byListener.get(listener);
-      keys?.delete(key);
-      if (keys?.size === 0) this.byListener.delete(listener);
+      const entries = this.byListener.get(listener);
+      if (!entries) continue;
+      const i = entries.indexOf(entry);
+      if (i !== -1) entries.splice(i, 1);
+      if (entries.length === 0) this.byListener.delete(listener);
     }
     for (const listener of entry.listeners) listener(event);
   }

@@ -4,6 +4,7 @@ import type { ZkClient } from '../session/client.js';
 import { validatePath } from '../session/validate.js';
 import { sharedStream } from './shared.js';
 import type { NodeChildren } from './types.js';
+import type { Watcher } from '../transport/port.js';
 import { watched } from './watched.js';
 
 /**
@@ -21,21 +22,26 @@ import { watched } from './watched.js';
  */
 export function children$(client: ZkClient, path: string): Observable<NodeChildren | null> {
   validatePath(path);
-  return sharedStream(client, `children:${path}`, () =>
+  return sharedStream(
+    client,
+    `children:${path}`,
     watched<NodeChildren>({
       client,
       key: (v) => `${v.stat.czxid}:${v.stat.pzxid}:${v.stat.cversion}`,
-      read: async (watch) => {
-        for (;;) {
-          try {
-            const { children, stat } = await client.children(path, { watch });
-            return { path, children: children.sort(), stat, zxid: stat.pzxid };
-          } catch (error) {
-            if (!(error instanceof NoNodeError)) throw error;
-          }
-          if ((await client.exists(path, { watch })) === null) return null;
-        }
-      },
+      read: (watch) => readChildren(client, path, watch),
     }),
+  );
+}
+
+/** The sorted children with a watch; a missing parent is null, with an exists() watch for its creation. */
+function readChildren(client: ZkClient, path: string, watch: Watcher): Promise<NodeChildren | null> {
+  return client.streamRead('child', path, watch).then(
+    ({ children, stat }) => ({ path, children: children.sort(), stat, zxid: stat.pzxid }),
+    (error: unknown) => {
+      if (!(error instanceof NoNodeError)) throw error;
+      return client
+        .exists(path, { watch })
+        .then((stat) => (stat === null ? null : readChildren(client, path, watch)));
+    },
   );
 }

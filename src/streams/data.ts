@@ -4,6 +4,7 @@ import type { ZkClient } from '../session/client.js';
 import { validatePath } from '../session/validate.js';
 import { sharedStream } from './shared.js';
 import type { NodeData } from './types.js';
+import type { Watcher } from '../transport/port.js';
 import { watched } from './watched.js';
 
 /**
@@ -25,22 +26,28 @@ import { watched } from './watched.js';
  */
 export function data$(client: ZkClient, path: string): Observable<NodeData | null> {
   validatePath(path);
-  return sharedStream(client, `data:${path}`, () =>
+  return sharedStream(
+    client,
+    `data:${path}`,
     watched<NodeData>({
       client,
       key: (v) => `${v.stat.mzxid}`,
-      read: async (watch) => {
-        for (;;) {
-          try {
-            const { data, stat } = await client.get(path, { watch });
-            return { path, data, stat, zxid: stat.mzxid };
-          } catch (error) {
-            if (!(error instanceof NoNodeError)) throw error;
-          }
-          // Missing: an exists() watch fires on its creation. If it was created in between, read it.
-          if ((await client.exists(path, { watch })) === null) return null;
-        }
-      },
+      read: (watch) => readData(client, path, watch),
     }),
+  );
+}
+
+/** The node's data with a watch; a missing node is null, with an exists() watch armed for its creation. */
+function readData(client: ZkClient, path: string, watch: Watcher): Promise<NodeData | null> {
+  // Promise chains rather than async/await: this runs once per change and per subscription cycle.
+  return client.streamRead('data', path, watch).then(
+    ({ data, stat }) => ({ path, data, stat, zxid: stat.mzxid }),
+    (error: unknown) => {
+      if (!(error instanceof NoNodeError)) throw error;
+      // If it was created in between, read it (with its data watch) after all.
+      return client
+        .exists(path, { watch })
+        .then((stat) => (stat === null ? null : readData(client, path, watch)));
+    },
   );
 }

@@ -19,7 +19,9 @@ import { watched } from './watched.js';
  */
 export function stat$(client: ZkClient, path: string): Observable<Stat | null> {
   validatePath(path);
-  return sharedStream(client, `stat:${path}`, () =>
+  return sharedStream(
+    client,
+    `stat:${path}`,
     watched<Stat>({
       client,
       key: (s) => `${s.czxid}:${s.mzxid}:${s.pzxid}:${s.cversion}:${s.aversion}`,

@@ -108,7 +108,10 @@ function batches(client: ZkClient, path: string, options: TreeOptions): Observab
   validatePath(path);
   const depth = options.depth ?? Infinity;
   if (!(depth >= 0)) throw new InvalidArgumentError('options.depth', 'must be a number >= 0', depth);
-  return sharedStream(client, `tree:${depth}:${path}`, () => treeSource(client, path, depth));
+  return sharedStream(client, `tree:${depth}:${path}`, (sink) => {
+    const subscription = treeSource(client, path, depth).subscribe(sink);
+    return () => subscription.unsubscribe();
+  });
 }
 
 function treeSource(client: ZkClient, root: string, maxDepth: number): Observable<Batch> {

@@ -7,11 +7,12 @@
  * - `suspended`: nothing (stay silent, keep the last value);
  * - `closed`: complete. Connection trouble never errors the stream; only what retrying cannot fix does.
  */
-import { Observable, timer, type Subscription } from 'rxjs';
+import { timer, type Subscription } from 'rxjs';
 import { ClosedError, isRetryable } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import type { Watcher } from '../transport/port.js';
 import { onSessionChanges } from './session.js';
+import type { Sink, Start } from './shared.js';
 
 export interface WatchedSpec<T> {
   readonly client: ZkClient;
@@ -24,71 +25,91 @@ export interface WatchedSpec<T> {
 /** Delay before reading again after a read failed for connection reasons while the session was live. */
 const RETRY_MS = 1_000;
 
-export function watched<T>(spec: WatchedSpec<T>): Observable<T | null> {
-  return new Observable<T | null>((subscriber) => {
-    const { client } = spec;
-    let active = true;
-    let reading = false;
-    let again = false;
-    let stale = false;
-    let last: { key: string; value: T | null } | undefined;
-    let retry: Subscription | undefined;
+/** A source for sharedStream: one loop per shared stream, so it is a class (no closures per loop). */
+export function watched<T>(spec: WatchedSpec<T>): Start<T | null> {
+  return (sink) => {
+    const loop = new Loop(spec, sink);
+    return () => loop.stop();
+  };
+}
 
-    // Every armed watch calls this; a watch still armed after teardown fires into `active === false`.
-    const onWatch: Watcher = () => void refresh();
+class Loop<T> {
+  private active = true;
+  private reading = false;
+  private again = false;
+  private stale = false;
+  private last: { key: string; value: T | null } | undefined;
+  private retry: Subscription | undefined;
+  // Every armed watch calls this; a watch still armed after teardown fires into `active === false`.
+  private readonly onWatch: Watcher = () => this.refresh();
+  private readonly session: { unsubscribe(): void };
 
-    const emit = (value: T | null): void => {
-      const key = value === null ? '' : spec.key(value);
-      if (last && last.key === key) return;
-      // Update state before emitting: a subscriber may re-enter (unsubscribe, or read) synchronously.
-      last = { key, value };
-      subscriber.next(value);
-    };
+  constructor(
+    private readonly spec: WatchedSpec<T>,
+    private readonly sink: Sink<T | null>,
+  ) {
+    this.session = onSessionChanges(spec.client, this);
+    if (this.active) this.refresh();
+  }
 
-    async function refresh(): Promise<void> {
-      if (!active) return;
-      if (reading) {
-        // A change arrived while a read is in flight: read once more after it, whatever it returned.
-        again = true;
-        return;
-      }
-      reading = true;
-      try {
-        do {
-          again = false;
-          const value = await spec.read(onWatch);
-          if (!active) return;
-          stale = false;
-          emit(value);
-        } while (again && active);
-      } catch (error) {
-        if (!active) return;
-        if (error instanceof ClosedError) return subscriber.complete();
-        if (!isRetryable(error)) return subscriber.error(error);
-        stale = true;
-        // Retries were exhausted: try again later, or as soon as the session is back (below).
-        retry?.unsubscribe();
-        retry = timer(RETRY_MS, client.scheduler).subscribe(() => void refresh());
-      } finally {
-        reading = false;
-      }
+  // SessionHandlers
+  readonly newSession = (): void => this.refresh();
+  readonly reconnected = (): void => {
+    if (this.stale || this.last === undefined || this.last.value === null) this.refresh();
+  };
+  readonly closed = (): void => {
+    this.active = false;
+    this.sink.complete();
+  };
+
+  stop(): void {
+    this.active = false;
+    this.session.unsubscribe();
+    this.retry?.unsubscribe();
+    // The last listener leaving an armed watch removes it from the server (see WatchTable).
+    this.spec.client.unwatch(this.onWatch);
+  }
+
+  private emit(value: T | null): void {
+    const key = value === null ? '' : this.spec.key(value);
+    if (this.last && this.last.key === key) return;
+    // Update state before emitting: a subscriber may re-enter (unsubscribe, or read) synchronously.
+    this.last = { key, value };
+    this.sink.next(value);
+  }
+
+  /** Reads (with a watch) unless a read is in flight; then reads once more after it, whatever it returned. */
+  private refresh(): void {
+    if (!this.active) return;
+    if (this.reading) {
+      this.again = true;
+      return;
     }
+    this.reading = true;
+    this.again = false;
+    // Promise callbacks made once per loop, not per read: this is the hot path of every stream.
+    this.spec.read(this.onWatch).then(this.onValue, this.onError);
+  }
 
-    const states = onSessionChanges(client, {
-      newSession: () => void refresh(),
-      reconnected: () => {
-        if (stale || last === undefined || last.value === null) void refresh();
-      },
-      closed: () => subscriber.complete(),
-    });
-    void refresh();
+  private readonly onValue = (value: T | null): void => {
+    this.reading = false;
+    if (!this.active) return;
+    this.stale = false;
+    this.emit(value);
+    if (this.again) this.refresh();
+  };
 
-    return () => {
-      active = false;
-      states.unsubscribe();
-      retry?.unsubscribe();
-      // The last listener leaving an armed watch removes it from the server (see WatchTable).
-      client.unwatch(onWatch);
-    };
-  });
+  private readonly onError = (error: unknown): void => {
+    this.reading = false;
+    if (!this.active) return;
+    if (error instanceof ClosedError) return this.closed();
+    if (!isRetryable(error)) {
+      this.active = false;
+      return this.sink.error(error);
+    }
+    this.stale = true;
+    // Retries were exhausted: try again later, or as soon as the session is back (see reconnected).
+    this.retry?.unsubscribe();
+    this.retry = timer(RETRY_MS, this.spec.client.scheduler).subscribe(() => this.refresh());
+  };
 }
