@@ -1,0 +1,122 @@
+/**
+ * The client end of a memory session: what the C client does for the native adapter. It validates
+ * paths, adds and strips the chroot, keeps the watcher lists and the last zxid it saw (for SetWatches),
+ * and receives replies and events through its connection's outbox, in the server's order.
+ */
+import { Code, errorFromCode } from '../../errors.js';
+import type { AuthInfo, CreateRequest, TransportHandle, Watcher } from '../port.js';
+import { isSequential, type Acl, type Stat } from '../../types.js';
+import { ClientConnection } from './connection.js';
+import { toClient, toServer } from './paths.js';
+
+export type { HandleHost } from './connection.js';
+
+export class MemoryHandle extends ClientConnection implements TransportHandle {
+  // --- the port ------------------------------------------------------------------------------------
+
+  create({ path, data, mode, ttl }: CreateRequest): Promise<string> {
+    return this.send(
+      path,
+      isSequential(mode),
+      (s, full) => this.host.engine.create(s, full, data, mode, ttl).path,
+      (created) => toClient(this.chroot, created),
+    );
+  }
+
+  get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    return this.send(
+      path,
+      false,
+      (s, full) => this.host.engine.getData(s, full, !!watcher),
+      (r, full) => {
+        if (watcher) this.watchers.add('node', full, watcher);
+        return r;
+      },
+    );
+  }
+
+  set(path: string, data: Uint8Array, version: number): Promise<Stat> {
+    return this.send(path, false, (s, full) => this.host.engine.setData(s, full, data, version));
+  }
+
+  delete(path: string, version: number): Promise<void> {
+    return this.send(path, false, (s, full) => this.host.engine.delete(s, full, version));
+  }
+
+  exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    return this.send(
+      path,
+      false,
+      (s, full) => this.host.engine.exists(s, full, !!watcher),
+      (stat, full) => {
+        if (watcher) this.watchers.add(stat ? 'node' : 'exist', full, watcher);
+        return stat;
+      },
+    );
+  }
+
+  children(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: Stat }> {
+    return this.send(
+      path,
+      false,
+      (s, full) => this.host.engine.getChildren(s, full, !!watcher),
+      (r, full) => {
+        if (watcher) this.watchers.add('child', full, watcher);
+        return r;
+      },
+    );
+  }
+
+  sync(path: string): Promise<void> {
+    return this.send(path, false, () => undefined);
+  }
+
+  getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    return this.send(path, false, (s, full) => this.host.engine.getACL(s, full));
+  }
+
+  setACL(path: string, acl: readonly Acl[], version: number): Promise<void> {
+    return this.send(path, false, (s, full) => {
+      this.host.engine.setACL(s, full, acl, version);
+    });
+  }
+
+  addAuth(auth: AuthInfo): Promise<void> {
+    return this.send(undefined, false, (s) => {
+      try {
+        this.host.engine.addAuth(s, auth.scheme, auth.credentials);
+      } catch (error) {
+        // The reply goes out first; then the server closes the connection and the handle is dead.
+        queueMicrotask(() => this.host.authFailed(this));
+        throw error;
+      }
+    });
+  }
+
+  /** An own property, as native's: the session layer calls it detached from the handle. */
+  readonly removeWatches = (path: string, kind: 'data' | 'children'): Promise<void> => {
+    const full = toServer(this.chroot, path);
+    // Nothing armed here: NoWatcher, which the port treats as done (as native does).
+    if (this.state !== 'dead' && !this.watchers.has(kind, full)) return Promise.resolve();
+    return this.send(
+      path,
+      false,
+      (s) => void this.host.engine.removeWatches(s, full, kind),
+      () => this.watchers.remove(kind, full),
+    );
+  };
+
+  close(): void {
+    if (this.state === 'dead') {
+      this.closedByOwner = true;
+      return;
+    }
+    this.state = 'dead';
+    this.closedByOwner = true;
+    const gone = errorFromCode(Code.SessionExpired);
+    this.failWaiting(gone);
+    this.host.handleClosed(this);
+    for (const item of this.outbox.drop()) item.lost?.(gone);
+    this.watchers.clear();
+  }
+}
