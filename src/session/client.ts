@@ -8,6 +8,7 @@ import type { AuthInfo, Transport, TransportHandle, Watcher } from '../transport
 import { isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
 import { Connection } from './connection.js';
 import { createNode, protectedPath } from './create.js';
+import { embeddedServer, embeddedTarget } from './embedded.js';
 import { silentLogger, type Logger } from './logger.js';
 import { registry } from './registry.js';
 import { backoffDelay, retryPolicy, type RetryPolicy } from './retry.js';
@@ -38,7 +39,7 @@ export interface ConnectOptions {
   readonly logger?: Logger;
   /** Clock for every timer of the client (session-lost timer, backoff, timeouts). Default asyncScheduler. */
   readonly scheduler?: SchedulerLike;
-  /** Default: the ZooKeeper C client (`nativeTransport()`). */
+  /** Default: the ZooKeeper C client (`nativeTransport()`), or the embedded engine for `memory://`. */
   readonly transport?: Transport;
   /** The C client's own stderr log level when the default transport is used. Default 'off'. */
   readonly nativeLogLevel?: NativeLogLevel;
@@ -82,14 +83,20 @@ export class ZkClient {
     options: ConnectOptions = {},
   ) {
     const scheduler = options.scheduler ?? asyncScheduler;
+    const embedded = embeddedTarget(connectString);
     const slash = connectString.indexOf('/');
-    this.chroot = slash === -1 || connectString.length === slash + 1 ? '' : connectString.slice(slash);
+    this.chroot = embedded
+      ? embedded.chroot
+      : slash === -1 || connectString.length === slash + 1
+        ? ''
+        : connectString.slice(slash);
     const auth = [...(options.auth ?? [])];
     auth.forEach((a, i) => validateAuth(a.scheme, a.credentials, `options.auth[${i}]`));
     this.retry = retryPolicy(options.retry);
     this.scheduler = scheduler;
     this.connection = new Connection({
-      connectString,
+      // The memory engine reads the chroot from what follows the first '/', as the C client does.
+      connectString: embedded ? `memory:${embedded.name}${embedded.chroot}` : connectString,
       sessionTimeout: validatePositiveInt(options.sessionTimeout ?? 30_000, 'options.sessionTimeout'),
       connectionTimeout: validatePositiveInt(
         options.connectionTimeout ?? 15_000,
@@ -97,7 +104,11 @@ export class ZkClient {
       ),
       auth,
       reconnect: options.reconnect ?? true,
-      transport: options.transport ?? nativeTransport({ nativeLogLevel: options.nativeLogLevel ?? 'off' }),
+      transport:
+        options.transport ??
+        (embedded
+          ? embeddedServer(embedded.name).transport
+          : nativeTransport({ nativeLogLevel: options.nativeLogLevel ?? 'off' })),
       scheduler,
       logger: options.logger ?? silentLogger,
     });

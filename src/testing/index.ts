@@ -1,6 +1,7 @@
 /**
- * rxzk/testing: helpers for users' own tests. This entry grows with the in-memory engine; today it holds
- * fault injection for real servers and the leak counters rxzk's own suites use.
+ * rxzk/testing: helpers for users' own tests: ZooKeeper on virtual time for marble tests (an in-memory
+ * server and clients on one TestScheduler, fault scripts, seeding, marble assertions), fault injection
+ * for real servers, and the leak counters rxzk's own suites use.
  */
 import { firstValueFrom, timer } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
@@ -54,3 +55,15 @@ export function openHandleCount(): number {
 export function openClientCount(): number {
   return registry.openClients;
 }
+
+// Virtual time
+export { VirtualZooKeeper } from './virtual.js';
+export type {
+  VirtualZooKeeperOptions,
+  Recording,
+  RecordedMessage,
+  SubscriptionFrames,
+  FaultLetter,
+} from './virtual.js';
+export { MemoryZooKeeper } from '../transport/memory/index.js';
+export type { MemoryZooKeeperOptions } from '../transport/memory/index.js';
