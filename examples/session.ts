@@ -2,14 +2,12 @@
  * The session layer in one page: connect, follow the session state, create an ephemeral member node
  * and a protected sequential job, read them back, and close.
  *
- *   ZK_CONNECT=127.0.0.1:2181 npx tsx examples/session.ts
+ *   npx tsx examples/session.ts                              # the embedded in-memory ZooKeeper
+ *   ZK_CONNECT=127.0.0.1:2181 npx tsx examples/session.ts    # a real ensemble
  */
 import { connect, CreateMode, NodeExistsError } from '../src/index.js';
 
-export async function main(
-  connectString = process.env['ZK_CONNECT'] ?? '127.0.0.1:2181',
-  root = '/rxzk-example',
-) {
+export async function main(connectString = process.env['ZK_CONNECT'] ?? 'memory://', root = '/rxzk-example') {
   const client = connect(connectString, { sessionTimeout: 10_000 });
   const states: string[] = [];
   const subscription = client.state$.subscribe((s) => {

@@ -6,11 +6,12 @@
 import { firstValueFrom, timer } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
 import { registry } from '../session/registry.js';
+import { memoryServerOf } from '../transport/memory/index.js';
 import { expireNativeSession } from '../transport/native.js';
 
 /**
  * Expires the client's current session on the server (as a server-side timeout would), and resolves
- * once the client has reported it `lost`. The client then opens a new session by itself.
+ * once the client has reported it `lost` (on the in-memory server: once it is expired there). The client then opens a new session by itself.
  *
  * The technique (a second handle joins the session, then closes it) races with the client's own
  * reconnect: if the client takes the session back first, the close is refused as SESSION_MOVED and
@@ -22,6 +23,12 @@ export async function expireSession(client: ZkClient, timeoutMs = 10_000, attemp
   const password = handle?.sessionPassword;
   if (!handle || sessionId === undefined || password === undefined) {
     throw new Error('expireSession: the client has no live session');
+  }
+  const memory = memoryServerOf(handle);
+  if (memory) {
+    // The in-memory server expires it at once; the client hears of it at once (if connected).
+    memory.expire(sessionId);
+    return;
   }
   // Subscribed before acting: state$ replays only the current state, and `lost` may pass quickly.
   let ended = false;

@@ -2,7 +2,7 @@
 import type { Transport } from '../port.js';
 import type { MemoryZooKeeper } from './server.js';
 
-export { MemoryZooKeeper, type MemoryZooKeeperOptions } from './server.js';
+export { MemoryZooKeeper, memoryServerOf, type MemoryZooKeeperOptions } from './server.js';
 
 /** The transport of `server`: each handle opened through it is a session on that server. */
 export function memoryTransport(server: MemoryZooKeeper): Transport {

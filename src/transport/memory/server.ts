@@ -18,7 +18,7 @@
  * await client.create('/app', 'hello');
  */
 import { asyncScheduler, timer, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Transport } from '../port.js';
+import type { Transport, TransportHandle } from '../port.js';
 import { Engine } from './engine.js';
 import type { HandleHost } from './connection.js';
 import { MemoryHandle } from './handle.js';
@@ -36,6 +36,13 @@ export interface MemoryZooKeeperOptions {
   readonly reapIntervalMs?: number;
   /** TTL modes allowed (`extendedTypesEnabled`). Default true; false makes TTL creates fail (Unimplemented). */
   readonly extendedTypes?: boolean;
+}
+
+const servers = new WeakMap<TransportHandle, MemoryZooKeeper>();
+
+/** The memory server a transport handle belongs to, or undefined (another transport's handle). */
+export function memoryServerOf(handle: TransportHandle): MemoryZooKeeper | undefined {
+  return servers.get(handle);
 }
 
 export class MemoryZooKeeper {
@@ -75,6 +82,7 @@ export class MemoryZooKeeper {
       open: (transportOptions, onEvent) => {
         const handle = new MemoryHandle(this.host, transportOptions, onEvent);
         this.handles.add(handle);
+        servers.set(handle, this);
         this.scheduleConnect(handle);
         return handle;
       },
