@@ -262,17 +262,32 @@ export class ZkClient {
     path: string,
     watch: Watcher,
   ): Promise<{ data: Buffer; stat: Stat } | { children: string[]; stat: Stat }> {
-    type Result = { data: Buffer; stat: Stat } | { children: string[]; stat: Stat };
-    const slow = (): Promise<Result> =>
-      kind === 'data' ? this.get(path, { watch }) : this.children(path, { watch });
     const handle = this.connection.liveHandle();
-    if (handle === undefined || this.state.type === 'closed') return slow();
-    const read = (w?: Watcher): Promise<Result> =>
-      kind === 'data' ? handle.get(path, w) : handle.children(path, w);
-    return this.watched(handle, kind, path, watch, read).catch((error: unknown) => {
-      if (!isRetryable(error)) throw error;
-      return slow();
-    });
+    if (handle === undefined || this.state.type === 'closed') return this.slowStreamRead(kind, path, watch);
+    // What `watched()` does, spelled out: no closure per read beyond the two callbacks below.
+    const watches = this.watches;
+    watches.use(handle);
+    const joined = watches.join(kind, path, watch);
+    const callback = joined ? undefined : watches.callback(kind, path);
+    const read = kind === 'data' ? handle.get(path, callback) : handle.children(path, callback);
+    return read.then(
+      (result) => {
+        if (!joined) watches.armed(kind, path, watch);
+        return result;
+      },
+      (error: unknown) => {
+        if (!isRetryable(error)) throw error;
+        return this.slowStreamRead(kind, path, watch);
+      },
+    );
+  }
+
+  private slowStreamRead(
+    kind: 'data' | 'child',
+    path: string,
+    watch: Watcher,
+  ): Promise<{ data: Buffer; stat: Stat } | { children: string[]; stat: Stat }> {
+    return kind === 'data' ? this.get(path, { watch }) : this.children(path, { watch });
   }
 
   /** Lets the server the client is on catch up with the leader, so the next read is not stale. */

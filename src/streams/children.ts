@@ -25,13 +25,11 @@ export function children$(client: ZkClient, path: string): Observable<NodeChildr
   return sharedStream(
     client,
     `children:${path}`,
-    watched<NodeChildren>({
-      client,
-      key: (v) => `${v.stat.czxid}:${v.stat.pzxid}:${v.stat.cversion}`,
-      read: (watch) => readChildren(client, path, watch),
-    }),
+    watched<NodeChildren>({ client, path, key: childrenKey, read: readChildren }),
   );
 }
+
+const childrenKey = (v: NodeChildren): string => `${v.stat.czxid}:${v.stat.pzxid}:${v.stat.cversion}`;
 
 /** The sorted children with a watch; a missing parent is null, with an exists() watch for its creation. */
 function readChildren(client: ZkClient, path: string, watch: Watcher): Promise<NodeChildren | null> {

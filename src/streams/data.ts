@@ -29,13 +29,11 @@ export function data$(client: ZkClient, path: string): Observable<NodeData | nul
   return sharedStream(
     client,
     `data:${path}`,
-    watched<NodeData>({
-      client,
-      key: (v) => `${v.stat.mzxid}`,
-      read: (watch) => readData(client, path, watch),
-    }),
+    watched<NodeData>({ client, path, key: dataKey, read: readData }),
   );
 }
+
+const dataKey = (v: NodeData): string => `${v.stat.mzxid}`;
 
 /** The node's data with a watch; a missing node is null, with an exists() watch armed for its creation. */
 function readData(client: ZkClient, path: string, watch: Watcher): Promise<NodeData | null> {

@@ -4,30 +4,25 @@
  *
  * Hand-rolled rather than `share({ connector: () => new ReplaySubject(1) })`: a data$ subscription
  * cycle is the hot path of every recipe, and the operator chain (defer, finalize, share, a subject and
- * their subscribers) was most of its garbage. This is one object per source and nothing per value.
+ * their subscribers) was most of its garbage. Here a source is one object, and a value costs nothing.
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
 
-/** Where a source sends what it has: the shared stream fans it out to every subscriber. */
+/** Where a running source sends what it has: the shared stream fans it out to every subscriber. */
 export interface Sink<T> {
   next(value: T): void;
   error(error: unknown): void;
   complete(): void;
 }
 
-/** Starts a source; returns what stops it. */
-export type Start<T> = (sink: Sink<T>) => () => void;
-
-interface Source<T> {
-  /** Current subscribers; replaced (never mutated) while an emission is iterating over it. */
-  subscribers: Subscriber<T>[];
-  hasValue: boolean;
-  value: T | undefined;
-  stop: (() => void) | undefined;
-  /** Errored, completed or torn down: no longer in the registry, nobody may join it. */
-  ended: boolean;
+/** A source that runs until stopped. */
+export interface Running {
+  stop(): void;
 }
+
+/** Starts a source that reports to `sink`. */
+export type Start<T> = (sink: Sink<T>) => Running;
 
 const registries = new WeakMap<ZkClient, Map<string, Source<unknown>>>();
 
@@ -40,60 +35,83 @@ export function sharedStream<T>(client: ZkClient, key: string, start: Start<T>):
   // Looked up per subscription, not per call: an Observable kept by the caller and subscribed again
   // after a teardown must join the source that is live then, never start a second one.
   return new Observable<T>((subscriber) => {
-    let registry = registries.get(client) as Map<string, Source<T>> | undefined;
+    let registry = registries.get(client);
     if (!registry) {
       registry = new Map();
-      registries.set(client, registry as Map<string, Source<unknown>>);
+      registries.set(client, registry);
     }
-    const map = registry;
-    let source = map.get(key);
+    let source = registry.get(key) as Source<T> | undefined;
     if (source) {
-      source.subscribers = [...source.subscribers, subscriber];
-      // Late subscribers get the latest value at once.
-      if (source.hasValue) subscriber.next(source.value as T);
+      source.join(subscriber);
     } else {
-      const created: Source<T> = {
-        subscribers: [subscriber],
-        hasValue: false,
-        value: undefined,
-        stop: undefined,
-        ended: false,
-      };
-      source = created;
-      map.set(key, created);
-      const end = (): Subscriber<T>[] => {
-        created.ended = true;
-        if (map.get(key) === created) map.delete(key);
-        const subscribers = created.subscribers;
-        created.subscribers = [];
-        return subscribers;
-      };
-      const stop = start({
-        next: (value) => {
-          // Update state before emitting: a subscriber may re-enter (subscribe, unsubscribe) meanwhile.
-          created.value = value;
-          created.hasValue = true;
-          for (const s of created.subscribers) s.next(value);
-        },
-        error: (error: unknown) => {
-          for (const s of end()) s.error(error);
-        },
-        complete: () => {
-          for (const s of end()) s.complete();
-        },
-      });
-      // The source may have ended (or lost its only subscriber) while it was being subscribed.
-      if (created.ended) stop();
-      else created.stop = stop;
+      source = new Source<T>(registry as Map<string, Source<T>>, key, subscriber);
+      registry.set(key, source as Source<unknown>);
+      source.start(start);
     }
     const joined = source;
-    return () => {
-      if (joined.ended) return;
-      joined.subscribers = joined.subscribers.filter((s) => s !== subscriber);
-      if (joined.subscribers.length > 0) return;
-      joined.ended = true;
-      if (map.get(key) === joined) map.delete(key);
-      joined.stop?.();
-    };
+    return () => joined.leave(subscriber);
   });
+}
+
+class Source<T> implements Sink<T> {
+  /** Current subscribers; replaced (never mutated) so that an emission in progress is not disturbed. */
+  private subscribers: Subscriber<T>[];
+  private hasValue = false;
+  private value: T | undefined;
+  private running: Running | undefined;
+  /** Errored, completed or torn down: no longer in the registry, nobody may join it. */
+  private ended = false;
+
+  constructor(
+    private readonly registry: Map<string, Source<T>>,
+    private readonly key: string,
+    first: Subscriber<T>,
+  ) {
+    this.subscribers = [first];
+  }
+
+  start(start: Start<T>): void {
+    const running = start(this);
+    // The source may have ended (or lost its only subscriber) while it was starting.
+    if (this.ended) running.stop();
+    else this.running = running;
+  }
+
+  join(subscriber: Subscriber<T>): void {
+    this.subscribers = [...this.subscribers, subscriber];
+    // Late subscribers get the latest value at once.
+    if (this.hasValue) subscriber.next(this.value as T);
+  }
+
+  leave(subscriber: Subscriber<T>): void {
+    if (this.ended) return;
+    this.subscribers = this.subscribers.filter((s) => s !== subscriber);
+    if (this.subscribers.length > 0) return;
+    this.forget();
+    this.running?.stop();
+  }
+
+  next(value: T): void {
+    // Update state before emitting: a subscriber may re-enter (subscribe, unsubscribe) meanwhile.
+    this.value = value;
+    this.hasValue = true;
+    for (const s of this.subscribers) s.next(value);
+  }
+
+  error(error: unknown): void {
+    for (const s of this.forget()) s.error(error);
+  }
+
+  complete(): void {
+    for (const s of this.forget()) s.complete();
+  }
+
+  /** Ends the source: out of the registry, no subscribers. Returns those it had. */
+  private forget(): Subscriber<T>[] {
+    this.ended = true;
+    if (this.registry.get(this.key) === this) this.registry.delete(this.key);
+    const subscribers = this.subscribers;
+    this.subscribers = [];
+    return subscribers;
+  }
 }

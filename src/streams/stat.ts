@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
 import { validatePath } from '../session/validate.js';
+import type { Watcher } from '../transport/port.js';
 import type { Stat } from '../types.js';
 import { sharedStream } from './shared.js';
 import { watched } from './watched.js';
@@ -19,13 +20,10 @@ import { watched } from './watched.js';
  */
 export function stat$(client: ZkClient, path: string): Observable<Stat | null> {
   validatePath(path);
-  return sharedStream(
-    client,
-    `stat:${path}`,
-    watched<Stat>({
-      client,
-      key: (s) => `${s.czxid}:${s.mzxid}:${s.pzxid}:${s.cversion}:${s.aversion}`,
-      read: (watch) => client.exists(path, { watch }),
-    }),
-  );
+  return sharedStream(client, `stat:${path}`, watched<Stat>({ client, path, key: statKey, read: readStat }));
 }
+
+const statKey = (s: Stat): string => `${s.czxid}:${s.mzxid}:${s.pzxid}:${s.cversion}:${s.aversion}`;
+
+const readStat = (client: ZkClient, path: string, watch: Watcher): Promise<Stat | null> =>
+  client.exists(path, { watch });

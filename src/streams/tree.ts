@@ -110,7 +110,7 @@ function batches(client: ZkClient, path: string, options: TreeOptions): Observab
   if (!(depth >= 0)) throw new InvalidArgumentError('options.depth', 'must be a number >= 0', depth);
   return sharedStream(client, `tree:${depth}:${path}`, (sink) => {
     const subscription = treeSource(client, path, depth).subscribe(sink);
-    return () => subscription.unsubscribe();
+    return { stop: () => subscription.unsubscribe() };
   });
 }
 

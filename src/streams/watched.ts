@@ -11,13 +11,17 @@ import { timer, type Subscription } from 'rxjs';
 import { ClosedError, isRetryable } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import type { Watcher } from '../transport/port.js';
-import { onSessionChanges } from './session.js';
-import type { Sink, Start } from './shared.js';
+import { onSessionChanges, type SessionHandlers, type SessionListener } from './session.js';
+import type { Running, Sink, Start } from './shared.js';
 
 export interface WatchedSpec<T> {
   readonly client: ZkClient;
-  /** One read that also arms a watch; resolves to null for a missing node. */
-  readonly read: (watch: Watcher) => Promise<T | null>;
+  readonly path: string;
+  /**
+   * One read that also arms a watch; resolves to null for a missing node. A plain function of its
+   * arguments (not a closure per stream): streams are many, and each keeps its spec alive.
+   */
+  readonly read: (client: ZkClient, path: string, watch: Watcher) => Promise<T | null>;
   /** Equal keys mean the same state: the value is not emitted again. */
   readonly key: (value: T) => string;
 }
@@ -25,24 +29,20 @@ export interface WatchedSpec<T> {
 /** Delay before reading again after a read failed for connection reasons while the session was live. */
 const RETRY_MS = 1_000;
 
-/** A source for sharedStream: one loop per shared stream, so it is a class (no closures per loop). */
+/** A source for sharedStream. */
 export function watched<T>(spec: WatchedSpec<T>): Start<T | null> {
-  return (sink) => {
-    const loop = new Loop(spec, sink);
-    return () => loop.stop();
-  };
+  return (sink) => new Loop(spec, sink);
 }
 
-class Loop<T> {
+/** One loop per live shared stream: a class, so its methods cost nothing per loop. */
+class Loop<T> implements SessionHandlers, Running {
   private active = true;
   private reading = false;
   private again = false;
   private stale = false;
   private last: { key: string; value: T | null } | undefined;
   private retry: Subscription | undefined;
-  // Every armed watch calls this; a watch still armed after teardown fires into `active === false`.
-  private readonly onWatch: Watcher = () => this.refresh();
-  private readonly session: { unsubscribe(): void };
+  private readonly session: SessionListener;
 
   constructor(
     private readonly spec: WatchedSpec<T>,
@@ -52,15 +52,21 @@ class Loop<T> {
     if (this.active) this.refresh();
   }
 
-  // SessionHandlers
-  readonly newSession = (): void => this.refresh();
-  readonly reconnected = (): void => {
+  // Every armed watch calls this; a watch still armed after teardown fires into `active === false`.
+  private readonly onWatch: Watcher = () => this.refresh();
+
+  newSession(): void {
+    this.refresh();
+  }
+
+  reconnected(): void {
     if (this.stale || this.last === undefined || this.last.value === null) this.refresh();
-  };
-  readonly closed = (): void => {
+  }
+
+  closed(): void {
     this.active = false;
     this.sink.complete();
-  };
+  }
 
   stop(): void {
     this.active = false;
@@ -87,8 +93,8 @@ class Loop<T> {
     }
     this.reading = true;
     this.again = false;
-    // Promise callbacks made once per loop, not per read: this is the hot path of every stream.
-    this.spec.read(this.onWatch).then(this.onValue, this.onError);
+    const { client, path, read } = this.spec;
+    read(client, path, this.onWatch).then(this.onValue, this.onError);
   }
 
   private readonly onValue = (value: T | null): void => {
