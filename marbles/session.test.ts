@@ -1,18 +1,9 @@
 /** The session state machine on virtual time: every timer runs on the TestScheduler. */
-import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { ZkClient, type SessionState } from '../src/index.js';
+import { ZkClient } from '../src/index.js';
 import { scripted } from './support/scripted.js';
-
-const letter: Record<SessionState['type'], string> = {
-  connecting: 'i',
-  connected: 'c',
-  suspended: 's',
-  reconnected: 'r',
-  lost: 'l',
-  closed: 'x',
-};
+import { letters } from './support/virtual.js';
 
 function scheduler() {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -22,7 +13,7 @@ function scheduler() {
 function setup(ts: TestScheduler) {
   const script = scripted(ts);
   const client = new ZkClient('h:1', { transport: script.transport, scheduler: ts, sessionTimeout: 1000 });
-  return { script, client, types$: client.state$.pipe(map((st) => letter[st.type])) };
+  return { script, client, types$: client.state$.pipe(letters) };
 }
 
 const connected = (sessionId: string) => ({ type: 'connected', sessionId, sessionTimeout: 1000 }) as const;
