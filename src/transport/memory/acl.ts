@@ -48,6 +48,16 @@ export function checkAcl(acl: readonly Acl[], perm: number, ids: readonly Id[], 
   throw errorFromCode(Code.NoAuth, { path });
 }
 
+/** Whether `ids` may READ a node with `acl`. */
+export function mayRead(acl: readonly Acl[], ids: readonly Id[]): boolean {
+  try {
+    checkAcl(acl, Perms.Read, ids, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Validates an ACL for create/setACL and expands `auth` entries into the caller's identities. */
 export function fixupAcl(acl: readonly Acl[], ids: readonly Id[], path: string): Acl[] {
   const unique: Acl[] = [];

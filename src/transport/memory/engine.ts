@@ -19,6 +19,8 @@ export interface EngineOptions {
   readonly extendedTypes: boolean;
   /** A watch of `sessionId` fired. */
   notify(sessionId: string, type: EventType, path: string): void;
+  /** Whether the session may READ a node with `acl`: the server sends a watch event only then. */
+  readable(sessionId: string, acl: readonly Acl[]): boolean;
 }
 
 /** The client's watches, re-sent on reconnect (SetWatches). */
@@ -82,8 +84,8 @@ export class Engine {
             ? session.id
             : 0n;
     const created = this.tree.create(path, copy(data), acl, owner, zxid, this.options.now());
-    this.fire('data', path, 'created');
-    this.fire('child', parentOf(path), 'children');
+    this.fire('data', path, 'created', created.acl);
+    this.fire('child', parentOf(path), 'children', parent.acl);
     return { path, stat: this.tree.stat(created) };
   }
 
@@ -106,7 +108,7 @@ export class Engine {
     n.data = copy(data);
     n.mzxid = zxid;
     n.mtime = this.options.now();
-    this.fire('data', path, 'changed');
+    this.fire('data', path, 'changed', n.acl);
     return this.tree.stat(n);
   }
 
@@ -194,16 +196,29 @@ export class Engine {
   }
 
   private remove(path: string, zxid: number): void {
+    const acl = this.node(path).acl;
     this.tree.delete(path, zxid);
     // One NodeDeleted per session for both tables, then the parent's children change.
-    const told = this.fire('data', path, 'deleted');
-    this.fire('child', path, 'deleted', told);
-    this.fire('child', parentOf(path), 'children');
+    const told = this.fire('data', path, 'deleted', acl);
+    this.fire('child', path, 'deleted', acl, told);
+    this.fire('child', parentOf(path), 'children', this.node(parentOf(path)).acl);
   }
 
-  private fire(table: WatchTable, path: string, type: EventType, skip?: ReadonlySet<string>): Set<string> {
+  /**
+   * Triggers the watches of `table` on `path`. As the 3.8 server does, a session that may not READ the
+   * node loses its watch without being told (so watching a node you cannot read tells you nothing).
+   */
+  private fire(
+    table: WatchTable,
+    path: string,
+    type: EventType,
+    acl: readonly Acl[],
+    skip?: ReadonlySet<string>,
+  ): Set<string> {
     const fired = this.watches.trigger(table, path, skip);
-    for (const session of fired) this.options.notify(session, type, path);
+    for (const session of fired) {
+      if (this.options.readable(session, acl)) this.options.notify(session, type, path);
+    }
     return fired;
   }
 }

@@ -19,6 +19,7 @@
  */
 import { asyncScheduler, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Transport, TransportHandle } from '../port.js';
+import { mayRead } from './acl.js';
 import { Engine } from './engine.js';
 import type { HandleHost } from './connection.js';
 import { MemoryHandle } from './handle.js';
@@ -67,6 +68,10 @@ export class MemoryZooKeeper {
       now: () => this.scheduler.now(),
       extendedTypes: options.extendedTypes ?? true,
       notify: (sessionId, type, path) => this.tracker.get(sessionId)?.link?.event(type, path),
+      readable: (sessionId, acl) => {
+        const session = this.tracker.get(sessionId);
+        return session !== undefined && mayRead(acl, session.authIds);
+      },
     });
     this.tracker = new SessionTracker(this.scheduler, options.tickTime ?? 2000, (s) => this.endSession(s));
     this.host = {
