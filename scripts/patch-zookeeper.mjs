@@ -12,6 +12,9 @@
 //    nor when the read failed and the C client never armed it. Each one pins a JS function forever.
 //    The fix frees a watcher after its (one-shot) node event, and when its read's reply shows the C
 //    client did not arm it (getData/getChildren: any error; exists: any error but NoNode).
+// 4. A truncation: create's TTL goes through a 32-bit int, so a TTL above 2^31 ms fails with BadArguments
+//    and one above 2^32 silently wraps (2^32 + 5 becomes 5 ms). The C client takes 64 bits; so does the
+//    patched binding (the server's maximum is 2^40 - 1).
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const patches = [
+  {
+    marker: '/* rxzk: 64-bit ttl */',
+    find: '        int32_t ttl = toInt(info[3]);\n',
+    replace:
+      '        int64_t ttl = (int64_t) Nan::To<double>(info[3]).FromMaybe(0); /* rxzk: 64-bit ttl */\n',
+  },
   {
     marker: '/* rxzk: guarded acl free */',
     find: '        deallocate_ACL_vector(acl);\n',
@@ -56,7 +65,8 @@ const patches = [
       '        Nan::SetPrototypeMethod(constructor_template,  "a_remove_all_watches",  ARemoveAllWatches); /* rxzk: register remove watches */\n',
   },
   {
-    marker: '/* rxzk: watcher bookkeeping */',
+    // The marker must occur in the replacement itself, or every run would apply the patch again.
+    marker: '/* rxzk: watcher bookkeeping.',
     find: '#include "zk_log.h"\n',
     replace: `#include "zk_log.h"
 #include <string>

@@ -14,7 +14,7 @@ import { statContract } from './contract/stat.contract.js';
 import { stateOf, type ContractTarget } from './contract/target.js';
 import { watchesContract } from './contract/watches.contract.js';
 import { eventually, zkSuite } from './support/fixture.js';
-import { mntr } from './support/fourLetter.js';
+import { watchCount } from './support/fourLetter.js';
 import { startProxy, type ZkProxy } from './support/proxy.js';
 
 /** The server's container/TTL reaper interval (a JVM system property; ZooKeeper's default is 60 s). */
@@ -63,12 +63,8 @@ const target: ContractTarget = {
     await proxyOf(client).pass();
     await stateOf(client, (s) => s.type === 'reconnected' || s.type === 'connected');
   },
-  // mntr's zk_watch_count counts data and child watches; wchs ("Total watches") counts data watches only.
-  async watchCount() {
-    const count = (await mntr(zk.connectString))['zk_watch_count'];
-    if (count === undefined) throw new Error('mntr has no zk_watch_count');
-    return Number(count);
-  },
+  // Data and child watches (mntr's zk_watch_count; wchs counts data watches only).
+  watchCount: () => watchCount(zk.connectString),
 };
 
 // Clients first (their close must reach the server through their proxy), then the proxies.

@@ -28,6 +28,15 @@ export function reapingContract(t: Target, reapIntervalMs: number | undefined): 
       await expect.poll(() => seen.events, rounds).toEqual([{ type: 'deleted', path: box }]);
     });
 
+    it('a TTL above 2^32 ms is kept whole, not wrapped to a few milliseconds', async () => {
+      const c = await t().client();
+      const p = `${t().root}/long-ttl`;
+      // An unpatched binding passed the TTL through 32 bits: 2^32 + 5 became 5 ms and was reaped.
+      await c.create(p, '', { mode: 'persistent-ttl', ttl: 2 ** 32 + 5 });
+      await wait(interval * 2 + 500);
+      expect(await c.exists(p)).not.toBeNull();
+    });
+
     it('a container that never had a child stays', async () => {
       const c = await t().client();
       const box = `${t().root}/never-used`;

@@ -120,12 +120,16 @@ export async function mntr(
   return keyValues(await fourLetter(host, port, 'mntr', timeoutMs), /^(zk_\w+)\t(.*)$/);
 }
 
-/** Total watches over all servers of the target (`wchs`: `Total watches:N`). */
+/**
+ * Total watches, data and child, over all servers of the target (`mntr`: zk_watch_count). Not `wchs`:
+ * its "Total watches" counts data and exists() watches only (measured on 3.8), so a leaked child watch
+ * would pass unseen.
+ */
 export async function watchCount(target: ZkTarget, timeoutMs = DEFAULT_4LW_TIMEOUT_MS): Promise<number> {
-  const answers = await eachServer(target, 'wchs', timeoutMs);
+  const answers = await eachServer(target, 'mntr', timeoutMs);
   return answers.reduce((sum, text) => {
-    const total = /Total watches:\s*(\d+)/.exec(text)?.[1];
-    if (total === undefined) throw new Error(`unexpected wchs answer: ${text}`);
+    const total = /^zk_watch_count\t(\d+)/m.exec(text)?.[1];
+    if (total === undefined) throw new Error(`unexpected mntr answer: ${text}`);
     return sum + Number(total);
   }, 0);
 }
