@@ -25,10 +25,19 @@ export function pathProblem(path: unknown, sequential = false): string | undefin
   // validates path + "1" in that case).
   const full = sequential ? `${path}1` : path;
   if (full.endsWith('/')) return "must not end with '/'";
-  const segments = full.slice(1).split('/');
-  for (const segment of segments) {
-    if (segment === '') return 'must not contain an empty segment (//)';
-    if (segment === '.' || segment === '..') return `must not contain a relative segment ('${segment}')`;
+  // One pass, no allocation: every stream and operation validates its path.
+  let segmentStart = 1;
+  for (let i = 1; i <= full.length; i++) {
+    if (i < full.length && full.charCodeAt(i) !== 0x2f) continue;
+    const length = i - segmentStart;
+    if (length === 0) return 'must not contain an empty segment (//)';
+    if (
+      full.charCodeAt(segmentStart) === 0x2e &&
+      (length === 1 || (length === 2 && full.charCodeAt(i - 1) === 0x2e))
+    ) {
+      return `must not contain a relative segment ('${full.slice(segmentStart, i)}')`;
+    }
+    segmentStart = i + 1;
   }
   for (let i = 0; i < full.length; i++) {
     const c = full.charCodeAt(i);
