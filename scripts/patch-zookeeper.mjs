@@ -15,6 +15,10 @@
 // 4. A truncation: create's TTL goes through a 32-bit int, so a TTL above 2^31 ms fails with BadArguments
 //    and one above 2^32 silently wraps (2^32 + 5 becomes 5 ms). The C client takes 64 bits; so does the
 //    patched binding (the server's maximum is 2^40 - 1).
+// 5. A use-after-free in (3) as first written: its bookkeeping keyed watchers by path alone, across
+//    handles, so one client's removeWatches freed another client's callbacks on the same path, and that
+//    watch's next event aborted the process (Nan::ObjectWrap::Unwrap assertion). Keys now name the
+//    handle, and a closed handle's armed callbacks are freed.
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const patches = [
+  {
+    marker: '/* rxzk: forget closed handle */',
+    find: '            zookeeper_close(zhandle);\n',
+    replace:
+      '            zookeeper_close(zhandle);\n            rxzk_forget_handle(zhandle); /* rxzk: forget closed handle */\n',
+  },
   {
     marker: '/* rxzk: 64-bit ttl */',
     find: '        int32_t ttl = toInt(info[3]);\n',
@@ -48,8 +58,8 @@ const patches = [
         data->cb = cb;
         data->type = ZOO_REMOVE_WATCHES;
         // The keys of the watchers to free once the reply comes (void_completion).
-        data->data = new std::string[2]{ (_type & 2) ? std::string("d:") + *_path : std::string(),
-                                          (_type & 1) ? std::string("c:") + *_path : std::string() };
+        data->data = new std::string[2]{ (_type & 2) ? rxzk_key(zk->zhandle, "d:", *_path) : std::string(),
+                                          (_type & 1) ? rxzk_key(zk->zhandle, "c:", *_path) : std::string() };
 
         METHOD_EPILOG(zoo_aremove_all_watches(zk->zhandle, *_path, (ZooWatcherType) _type, _local ? 1 : 0, (void_completion_t *) void_completion, data));
     }
@@ -76,8 +86,26 @@ const patches = [
 static std::unordered_map<const void*, std::pair<Nan::Callback*, std::string>> rxzk_pending;
 static std::unordered_map<Nan::Callback*, std::string> rxzk_armed;
 static std::unordered_multimap<std::string, Nan::Callback*> rxzk_by_key;
-static void rxzk_remember(const void *cb, Nan::Callback *watcher, const char *kind, const char *path) {
-    rxzk_pending[cb] = std::make_pair(watcher, std::string(kind) + path);
+// Keys name the handle too: two clients of one process may watch the same path, and one's
+// removeWatches must never free the other's callbacks (that was a use-after-free: an abort in Unwrap).
+static std::string rxzk_key(const void *zh, const char *kind, const char *path) {
+    return std::to_string((uintptr_t) zh) + "|" + kind + path;
+}
+static void rxzk_remember(const void *cb, Nan::Callback *watcher, const void *zh, const char *kind, const char *path) {
+    rxzk_pending[cb] = std::make_pair(watcher, rxzk_key(zh, kind, path));
+}
+// A closed handle's C client drops its watchers without calling them: free what it still had armed.
+static void rxzk_forget_handle(const void *zh) {
+    const std::string prefix = std::to_string((uintptr_t) zh) + "|";
+    for (auto k = rxzk_by_key.begin(); k != rxzk_by_key.end();) {
+        if (k->first.compare(0, prefix.size(), prefix) == 0) {
+            rxzk_armed.erase(k->second);
+            delete k->second;
+            k = rxzk_by_key.erase(k);
+        } else {
+            ++k;
+        }
+    }
 }
 static void rxzk_settle_watcher(const void *cb, bool armed) {
     auto it = rxzk_pending.find(cb);
@@ -134,7 +162,7 @@ static void rxzk_removed(const std::string &key) {
   ].map(([call, kind]) => ({
     marker: `/* rxzk: remember ${call} */`,
     find: `        METHOD_EPILOG(${call}zk->zhandle, *_path,`,
-    replace: `        rxzk_remember(cb, cbw, "${kind}", *_path); /* rxzk: remember ${call} */\n        METHOD_EPILOG(${call}zk->zhandle, *_path,`,
+    replace: `        rxzk_remember(cb, cbw, zk->zhandle, "${kind}", *_path); /* rxzk: remember ${call} */\n        METHOD_EPILOG(${call}zk->zhandle, *_path,`,
   })),
   {
     marker: '/* rxzk: free fired watcher */',

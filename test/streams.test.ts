@@ -44,6 +44,24 @@ async function sessionWatches(client: ZkClient): Promise<string[]> {
 }
 
 describe('data$', () => {
+  it("two clients of one process on one path: one leaving never frees the other's watch", async () => {
+    // The binding patch once kept its watcher bookkeeping by path across handles: a's removeWatches
+    // freed b's callback, and b's next event aborted the whole process.
+    const a = zk.client();
+    const b = zk.client();
+    const writer = zk.client();
+    const p = `${zk.root}/two`;
+    await writer.create(p, 'v0');
+    const ra = record(data$(a, p));
+    const rb = record(data$(b, p));
+    await eventually(() => expect([ra.values.length, rb.values.length]).toEqual([1, 1]));
+    ra.subscription.unsubscribe();
+    await eventually(() => expect(a.armedWatchCount).toBe(0));
+    await writer.set(p, 'v1');
+    await eventually(() => expect(rb.values.map(text)).toEqual(['v0', 'v1']));
+    rb.subscription.unsubscribe();
+  });
+
   it('emits the first state, changes, delete (null) and re-create, each once', async () => {
     const c = zk.client();
     const writer = zk.client();
