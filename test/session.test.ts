@@ -1,4 +1,5 @@
 /** state$ against a real server: disconnects, expiry, partitions, each sequence checked end to end. */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CreateMode, isValidTransition, type SessionState, type ZkClient } from '../src/index.js';
 import { expireSession } from '../src/testing/index.js';
@@ -134,5 +135,23 @@ describe('state$', () => {
     await sleep(500);
     expect(log.last().type).toBe('lost');
     await expect(c.get('/')).rejects.toMatchObject({ name: 'ConnectionLossError' });
+  });
+});
+
+describe('close()', () => {
+  it('has sent the session end when it resolves: a process exiting right after leaves no ephemeral behind', async () => {
+    const path = `${zk.root}/left-behind`;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/close-and-exit.ts', zk.connectString, path],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    // The child's session timeout is 30 s: a node still there now would wait for the server to expire it.
+    const c = zk.client();
+    await eventually(async () => expect(await c.exists(path)).toBeNull(), 2_000);
   });
 });

@@ -318,14 +318,19 @@ export class ZkClient {
     return this.read((h) => h.addAuth({ scheme, credentials }));
   }
 
-  /** Closes the session. Idempotent. Pending operations reject with ClosedError. */
+  /**
+   * Closes the session. Idempotent. Pending operations reject with ClosedError. Resolves once the
+   * session's end has been sent, so a process may exit right after: its ephemeral nodes go at once,
+   * not after a whole session timeout.
+   */
   async close(): Promise<void> {
     if (this.state.type === 'closed') return;
     const error = new ClosedError();
     for (const reject of [...this.pending]) reject(error);
     this.pending.clear();
-    this.connection.close();
+    const closing = this.connection.close();
     registry.clientClosed();
+    await closing;
   }
 
   /** @internal The current transport handle, for test tools that must act on the session itself. */

@@ -85,12 +85,14 @@ export class Connection {
     this.options.auth.push(auth);
   }
 
-  close(): void {
-    if (this.state.type === 'closed') return;
+  /** Resolves once the transport has sent the session's end. */
+  close(): Promise<void> {
+    if (this.state.type === 'closed') return Promise.resolve();
     this.stopLostTimer();
-    this.dropHandle();
+    const closing = this.dropHandle();
     this.transition({ type: 'closed' });
     this.state$.complete();
+    return closing;
   }
 
   private open(): void {
@@ -104,13 +106,12 @@ export class Connection {
     this.handle = handle;
   }
 
-  private dropHandle(): void {
+  private dropHandle(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    if (handle) {
-      handle.close();
-      registry.handleClosed();
-    }
+    if (!handle) return Promise.resolve();
+    registry.handleClosed();
+    return Promise.resolve(handle.close());
   }
 
   private onEvent(event: TransportEvent): void {
@@ -158,7 +159,7 @@ export class Connection {
     const state = this.state;
     this.stopLostTimer();
     // The old handle is dead (expired) or abandoned (judged lost): never reuse it.
-    this.dropHandle();
+    void this.dropHandle();
     if (state.type === 'connected' || state.type === 'suspended' || state.type === 'reconnected') {
       this.transition({ type: 'lost', sessionId: state.sessionId, reason });
     }

@@ -182,8 +182,14 @@ function toWatchEvent(type: number, path: string): WatchEvent | undefined {
   }
 }
 
-function closeLater(zk: NativeZk): void {
-  setImmediate(() => zk.close());
+/** Closes the handle on the next macrotask; resolves once the C client has sent the session's end. */
+function closeLater(zk: NativeZk): Promise<void> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      zk.close();
+      resolve();
+    }),
+  );
 }
 
 class NativeHandle implements TransportHandle {
@@ -387,11 +393,11 @@ class NativeHandle implements TransportHandle {
     );
   }
 
-  close(): void {
-    if (this.dead) return;
+  close(): Promise<void> {
+    if (this.dead) return Promise.resolve();
     this.dead = true;
     this.zk.removeAllListeners();
-    closeLater(this.zk);
+    return closeLater(this.zk);
   }
 }
 
@@ -415,12 +421,12 @@ export function expireNativeSession(
   });
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      closeLater(zk);
+      void closeLater(zk);
       reject(new Error(`expireNativeSession: no connection within ${timeoutMs} ms`));
     }, timeoutMs);
     zk.on('connect', () => {
       clearTimeout(timer);
-      closeLater(zk);
+      void closeLater(zk);
     });
     zk.on('close', () => {
       clearTimeout(timer);

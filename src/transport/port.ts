@@ -71,8 +71,12 @@ export interface TransportHandle {
    * Optional: an adapter that cannot leaves such watches armed until they fire.
    */
   removeWatches?(path: string, kind: 'data' | 'children'): Promise<void>;
-  /** Ends the session (if still alive) and the handle. Idempotent. Outstanding operations then reject. */
-  close(): void;
+  /**
+   * Ends the session (if still alive) and the handle. Idempotent. Outstanding operations then reject.
+   * May return a promise that resolves once the session's end has been sent to the server (so that a
+   * process may exit right after without leaving its ephemerals for a whole session timeout).
+   */
+  close(): void | Promise<void>;
 }
 
 export interface Transport {
