@@ -4,14 +4,25 @@
  *   npm run demo                                   # embedded (memory://)
  *   ZK_CONNECT=127.0.0.1:2181 npm run demo         # a real ensemble
  *
- * A watcher follows a subtree (tree$ events), one config node (data$, decoded) and its own session
- * (state$). Two "services" write meanwhile: they join as ephemeral members, change the config (once
- * with a bad payload, which is reported and does not kill the stream) and queue a job. Then the
- * watcher's session is expired: its streams heal on the new session by themselves and report what
- * changed meanwhile. Finally a service leaves and its ephemeral member disappears from the tree.
+ * A watcher follows a subtree (tree$ events), one config node (data$, decoded), the election's leader
+ * (leader$) and its own session (state$). Two "services" run for leadership and write meanwhile: they
+ * join as ephemeral members, change the config (once with a bad payload, which is reported and does
+ * not kill the stream) and queue a job. The leader resigns and the other takes over. Then the watcher's
+ * session is expired: its streams heal on the new session by themselves and report what changed
+ * meanwhile. Finally a service leaves and its ephemeral member disappears from the tree.
  */
 import { filter, firstValueFrom, map, merge } from 'rxjs';
-import { connect, CreateMode, data$, decode, treeEvents$, type TreeEvent } from '../src/index.js';
+import {
+  connect,
+  CreateMode,
+  data$,
+  decode,
+  leader$,
+  leadership,
+  treeEvents$,
+  type Leadership,
+  type TreeEvent,
+} from '../src/index.js';
 import { expireSession } from '../src/testing/index.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,6 +41,7 @@ export async function main(
   const watcher = connect(connectString, { sessionTimeout: 10_000 });
   const serviceA = connect(connectString);
   const serviceB = connect(connectString);
+  const election = `${root}/election`;
   try {
     await serviceA.create(`${root}/config`, JSON.stringify({ workers: 2 }), { createParents: true });
     await serviceA.create(`${root}/members`, '');
@@ -50,8 +62,20 @@ export async function main(
               : `config rejected: ${c.error.message}`,
         ),
       ),
+      leader$(watcher, election).pipe(
+        map((l) => `leader: ${l === null ? 'none' : `${l.id} (token ${l.token})`}`),
+      ),
     ).subscribe(say);
     await firstValueFrom(treeEvents$(watcher, root).pipe(filter((e) => e.type === 'initialized')));
+
+    // Each service runs for leadership; only `leader` means "do the work now".
+    const role = (name: string) => (s: Leadership) =>
+      say(
+        `${name}: ${s.type === 'leader' ? `leads, token ${s.token}` : s.type === 'follower' ? `follows ${s.leader}` : s.type}`,
+      );
+    const candidateA = leadership(serviceA, election, { id: 'service-a' }).subscribe(role('service A'));
+    await firstValueFrom(leader$(watcher, election).pipe(filter((l) => l !== null)));
+    const candidateB = leadership(serviceB, election, { id: 'service-b' }).subscribe(role('service B'));
 
     await serviceA.create(`${root}/members/a`, 'service A', { mode: CreateMode.Ephemeral });
     await serviceB.create(`${root}/members/b`, 'service B', { mode: CreateMode.Ephemeral });
@@ -63,13 +87,19 @@ export async function main(
     await serviceA.create(`${root}/jobs/job-`, 'resize', { mode: CreateMode.PersistentSequential });
     await pause(100);
 
+    say('-- service A resigns: service B takes over');
+    candidateA.unsubscribe();
+    await firstValueFrom(leader$(watcher, election).pipe(filter((l) => l?.id === 'service-b')));
+    await pause(100);
+
     say('-- expiring the watcher session: its streams heal on the next one');
     await expireSession(watcher);
     await serviceB.set(`${root}/config`, JSON.stringify({ workers: 8 })); // while it reconnects
     await watcher.ready();
     await pause(200);
 
-    say('-- service B leaves: its ephemeral member goes with its session');
+    say('-- service B leaves: its ephemeral member and its candidacy go with its session');
+    candidateB.unsubscribe();
     await serviceB.close();
     await pause(200);
     live.unsubscribe();
@@ -81,7 +111,7 @@ export async function main(
       () => [] as string[],
     );
     for (const job of jobs) await serviceA.delete(`${root}/jobs/${job}`).catch(() => undefined);
-    for (const path of [`${root}/jobs`, `${root}/members`, `${root}/config`, root]) {
+    for (const path of [`${root}/jobs`, `${root}/members`, `${root}/config`, election, root]) {
       await serviceA.delete(path).catch(() => undefined);
     }
     await serviceA.close();

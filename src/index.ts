@@ -73,3 +73,23 @@ export {
   ThrottledError,
 } from './errors.js';
 export type { CodeName, ZkErrorOptions } from './errors.js';
+
+// Recipes
+export { leadership, LeadershipPolicy } from './recipes/leadership.js';
+export type { Leadership, LeadershipOptions } from './recipes/leadership.js';
+export { leader$ } from './recipes/leader.js';
+export type { Leader } from './recipes/leader.js';
+export { join } from './recipes/join.js';
+export type { Membership } from './recipes/join.js';
+export { members$ } from './recipes/members.js';
+export { config$ } from './recipes/config.js';
+export type { ConfigOptions } from './recipes/config.js';
+export { configUpdates$ } from './recipes/config-updates.js';
+export type { ConfigUpdate } from './recipes/config-updates.js';
+export { updateConfig } from './recipes/update-config.js';
+export type { UpdateConfigOptions } from './recipes/update-config.js';
+export { count$ } from './recipes/count.js';
+export type { VersionedCount } from './recipes/count.js';
+export { trySet } from './recipes/try-set.js';
+export { increment } from './recipes/increment.js';
+export { uniqueName } from './recipes/unique-name.js';

@@ -43,6 +43,15 @@ describe('on the embedded engine', () => {
     expect(after.findIndex((l) => l.startsWith('session connected'))).toBeGreaterThan(1);
     expect(after).toContain('config: workers=8');
     expect(after).toContain('tree removed /rxzk-demo/members/b');
+    // Leadership moves: A leads, resigns, B takes over with a larger token.
+    const token = (who: string) =>
+      Number(/token (\d+)/.exec(lines.find((l) => l.startsWith(`${who}: leads`)) ?? '')?.[1]);
+    expect(lines).toContain('service B: follows service-a');
+    expect(token('service A')).toBeGreaterThan(0);
+    expect(token('service B')).toBeGreaterThan(token('service A'));
+    expect(lines.indexOf('-- service A resigns: service B takes over')).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('service B: leads')),
+    );
   });
 
   it('examples/session.ts runs with no server', async () => {

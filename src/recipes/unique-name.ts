@@ -1,0 +1,36 @@
+/**
+ * uniqueName(): the naming service of ZooKeeper's recipes, on sequential nodes.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { ZkClient } from '../session/client.js';
+import { joinPath, splitPath } from '../session/create.js';
+import { validatePath } from '../session/validate.js';
+import { deleteGuaranteed, sortSequenceNodes } from './sequence-nodes.js';
+
+/**
+ * A name unique under `path`, `<prefix>NNNNNNNNNN`, from a sequential node's counter: names handed out
+ * under the same `path` never repeat and are ordered by when they were handed out (in any process).
+ * The node that made it is deleted again at once, so nothing piles up; the parent's counter goes on.
+ * Resolves to `{ name, sequence }`.
+ *
+ * @example
+ * const { name } = await uniqueName(client, '/app/names', 'job-'); // 'job-0000000041'
+ */
+export async function uniqueName(
+  client: ZkClient,
+  path: string,
+  prefix = 'name-',
+): Promise<{ name: string; sequence: number }> {
+  validatePath(path);
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('/')) {
+    throw new InvalidArgumentError('prefix', 'must be a non-empty string without a slash', prefix);
+  }
+  // Protected (the default for sequential modes): a create whose reply is lost is found, not repeated.
+  const created = await client.create(joinPath(path, prefix), '', {
+    mode: 'persistent-sequential',
+    createParents: true,
+  });
+  void deleteGuaranteed(client, created, undefined);
+  const [node] = sortSequenceNodes(path, [splitPath(created).name], prefix);
+  return { name: `${prefix}${created.slice(-10)}`, sequence: node!.sequence };
+}

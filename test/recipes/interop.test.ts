@@ -1,0 +1,131 @@
+/**
+ * Curator interop: a Curator 5.4 LeaderLatch process (Debian's libcurator-recipes-java, compiled here
+ * with javac) and rxzk processes in one election agree on one leader, and leader$ reports it.
+ * Skipped, by name and with the reason, only when java, javac or the jars are missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Subscription } from 'rxjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { leader$, type Leader } from '../../src/index.js';
+import { eventually, zkSuite } from '../support/fixture.js';
+import { expectOneLeaderAtATime, fencingLog, spawnCandidate, type Candidate } from './candidates.js';
+
+const JARS = [
+  'curator-recipes',
+  'curator-framework',
+  'curator-client',
+  'zookeeper',
+  'zookeeper-jute',
+  'guava',
+  'slf4j-api',
+  'slf4j-nop',
+].map((name) => `/usr/share/java/${name}.jar`);
+
+function missing(): string | undefined {
+  for (const tool of ['java', 'javac']) {
+    try {
+      execFileSync(tool, ['-version'], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not installed (apt-get install default-jdk-headless)`;
+    }
+  }
+  const absent = JARS.filter((jar) => !existsSync(jar));
+  return absent.length ? `missing ${absent.join(', ')} (apt-get install libcurator-recipes-java)` : undefined;
+}
+
+const reason = missing();
+if (reason) console.warn(`Curator interop test skipped: ${reason}`);
+
+const zk = zkSuite({ tickTime: 500 });
+let classes = '';
+const running: Candidate[] = [];
+let watching: Subscription | undefined;
+
+beforeAll(() => {
+  if (reason) return;
+  classes = mkdtempSync(join(tmpdir(), 'rxzk-curator-'));
+  const source = fileURLToPath(new URL('./interop/CuratorCandidate.java', import.meta.url));
+  execFileSync('javac', ['-d', classes, '-cp', JARS.join(':'), source], { stdio: 'inherit' });
+});
+afterAll(() => {
+  if (classes) rmSync(classes, { recursive: true, force: true });
+});
+afterEach(async () => {
+  watching?.unsubscribe();
+  await Promise.all(running.splice(0).map((c) => c.stop(10_000)));
+});
+
+function curator(id: string): Candidate {
+  const c = spawnCandidate({
+    connectString: zk.connectString,
+    election: '',
+    id,
+    command: [
+      'java',
+      '-cp',
+      `${JARS.join(':')}:${classes}`,
+      'CuratorCandidate',
+      zk.connectString,
+      `${zk.root}/election`,
+      id,
+    ],
+  });
+  running.push(c);
+  return c;
+}
+
+function rxzk(id: string): Candidate {
+  const c = spawnCandidate({ connectString: zk.connectString, election: `${zk.root}/election`, id });
+  running.push(c);
+  return c;
+}
+
+describe.skipIf(reason !== undefined)(
+  `Curator LeaderLatch interop${reason ? ` (skipped: ${reason})` : ''}`,
+  () => {
+    it('Curator and rxzk candidates share one election: one leader, the same for all, and leader$ shows it', async () => {
+      const observer = zk.client();
+      const seen: (Leader | null)[] = [];
+      watching = leader$(observer, `${zk.root}/election`).subscribe((l) => seen.push(l));
+
+      // A Curator process leads first; rxzk candidates follow it, naming it.
+      const java = curator('java-1');
+      await java.next((e) => e.ev === 'leader', 30_000);
+      await eventually(() => expect(seen.at(-1)?.id).toBe('java-1'), 15_000);
+      const [a, b] = [rxzk('a'), rxzk('b')];
+      for (const c of [a, b])
+        expect((await c.next((e) => e.ev === 'follower', 30_000)).leader).toBe('java-1');
+
+      // The Curator leader leaves: exactly one rxzk candidate takes over, and everyone agrees.
+      java.send('exit');
+      await java.exited;
+      const next = await Promise.any([a, b].map((c) => c.next((e) => e.ev === 'leader', 15_000)));
+      const leader = [a, b].find((c) => c.events.includes(next))!;
+      await eventually(() => expect(seen.at(-1)?.id).toBe(leader.id), 15_000);
+      expect(seen.at(-1)?.token).toBe(next.token);
+
+      // A new Curator process joins behind and sees the rxzk leader as the leader.
+      const java2 = curator('java-2');
+      await java2.next((e) => e.ev === 'started', 30_000);
+      const status = await eventually(async () => {
+        const mark = java2.events.length;
+        java2.send('status');
+        const s = await java2.next((e) => e.ev === 'status', 5_000, mark);
+        expect(s).toMatchObject({ leader: leader.id, hasLeadership: false });
+        return s;
+      }, 15_000);
+      expect(status.leader).toBe(leader.id);
+
+      // The rxzk leader resigns: the next in line leads (rxzk or Curator), and still only one at a time.
+      leader.send('resign');
+      const others = [a, b, java2].filter((c) => c !== leader);
+      await Promise.any(others.map((c) => c.next((e) => e.ev === 'leader', 15_000)));
+      await eventually(() => expect(seen.at(-1)?.id).not.toBe(leader.id), 15_000);
+      expectOneLeaderAtATime(fencingLog([java, a, b, java2]));
+    });
+  },
+);
