@@ -72,7 +72,8 @@ export class ZkClient {
   private readonly retry: RetryPolicy;
   /** The clock of every timer of this client; streams built on the client use it too. */
   readonly scheduler: SchedulerLike;
-  private readonly pending = new Set<(error: Error) => void>();
+  /** Operations in flight: their reject, and their promise (see close()). */
+  private readonly pending = new Map<(error: Error) => void, Promise<unknown>>();
   private readonly watches = new WatchTable();
   /** The connect string's chroot ('' for none): the client prepends it to every path it sends. */
   private readonly chroot: string;
@@ -135,33 +136,35 @@ export class ZkClient {
    * Creates a node and resolves to its path (with the sequence suffix for sequential modes, and the
    * protection prefix when protected). Nodes are created with the open ACL; use `setACL` to restrict.
    */
-  async create(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<string> {
-    const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
-    validatePath(path, 'path', isSequential(mode));
-    const bytes = validateData(data);
-    const ttl = validateTtl(mode, options.ttl, 'options.ttl');
-    const protect = options.protect ?? isSequential(mode);
-    const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
-    validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined));
-    const plan = {
-      path,
-      data: bytes,
-      mode,
-      ttl,
-      protect,
-      parents:
-        options.createParents === 'container'
-          ? 'container'
-          : options.createParents
-            ? 'persistent'
-            : undefined,
-    } as const;
-    return this.track(() =>
-      createNode(
-        { live: () => this.connection.live(), backoff: (attempt, error) => this.backoff(attempt, error) },
-        plan,
-      ),
-    );
+  create(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<string> {
+    return rejecting(() => {
+      const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
+      validatePath(path, 'path', isSequential(mode));
+      const bytes = validateData(data);
+      const ttl = validateTtl(mode, options.ttl, 'options.ttl');
+      const protect = options.protect ?? isSequential(mode);
+      const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
+      validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined));
+      const plan = {
+        path,
+        data: bytes,
+        mode,
+        ttl,
+        protect,
+        parents:
+          options.createParents === 'container'
+            ? 'container'
+            : options.createParents
+              ? 'persistent'
+              : undefined,
+      } as const;
+      return this.track(() =>
+        createNode(
+          { live: () => this.connection.live(), backoff: (attempt, error) => this.backoff(attempt, error) },
+          plan,
+        ),
+      );
+    });
   }
 
   /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
@@ -174,42 +177,48 @@ export class ZkClient {
   }
 
   /** Sets data if `version` matches (-1: any). Resolves to the new Stat. Not retried once sent. */
-  async set(path: string, data: Uint8Array | string, version = -1): Promise<Stat> {
-    validatePath(path);
-    const bytes = validateData(data);
-    validateVersion(version);
-    validateRequestSize(bytes, requestOverhead('set', this.chroot + path));
-    return this.write((h) => h.set(path, bytes, version));
+  set(path: string, data: Uint8Array | string, version = -1): Promise<Stat> {
+    return rejecting(() => {
+      validatePath(path);
+      const bytes = validateData(data);
+      validateVersion(version);
+      validateRequestSize(bytes, requestOverhead('set', this.chroot + path));
+      return this.write((h) => h.set(path, bytes, version));
+    });
   }
 
   /** Deletes a childless node if `version` matches (-1: any). Not retried once sent. */
-  async delete(path: string, version = -1): Promise<void> {
-    validatePath(path);
-    validateVersion(version);
-    return this.write((h) => h.delete(path, version));
+  delete(path: string, version = -1): Promise<void> {
+    return rejecting(() => {
+      validatePath(path);
+      validateVersion(version);
+      return this.write((h) => h.delete(path, version));
+    });
   }
 
   /** The Stat, or null when the node does not exist (then the watch fires on its creation). */
-  async exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
-    validatePath(path);
-    const watch = options.watch;
-    return this.read(async (h) => {
-      this.watches.use(h);
-      if (!watch) return h.exists(path);
-      // The kind of watch exists() arms depends on its answer: join one only when it matches.
-      const kindOf = (stat: Stat | null): WatchKind => (stat ? 'data' : 'exist');
-      if (this.watches.isArmed('data', path) || this.watches.isArmed('exist', path)) {
-        const stat = await h.exists(path);
-        if (this.watches.join(kindOf(stat), path, watch)) return stat;
-      }
-      let kind: WatchKind = 'data';
-      const stat = await h.exists(
-        path,
-        this.watches.callback(() => kind, path),
-      );
-      kind = kindOf(stat);
-      this.watches.armed(kind, path, watch);
-      return stat;
+  exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
+    return rejecting(() => {
+      validatePath(path);
+      const watch = options.watch;
+      return this.read(async (h) => {
+        this.watches.use(h);
+        if (!watch) return h.exists(path);
+        // The kind of watch exists() arms depends on its answer: join one only when it matches.
+        const kindOf = (stat: Stat | null): WatchKind => (stat ? 'data' : 'exist');
+        if (this.watches.isArmed('data', path) || this.watches.isArmed('exist', path)) {
+          const stat = await h.exists(path);
+          if (this.watches.join(kindOf(stat), path, watch)) return stat;
+        }
+        let kind: WatchKind = 'data';
+        const stat = await h.exists(
+          path,
+          this.watches.callback(() => kind, path),
+        );
+        kind = kindOf(stat);
+        this.watches.armed(kind, path, watch);
+        return stat;
+      });
     });
   }
 
@@ -291,31 +300,39 @@ export class ZkClient {
   }
 
   /** Lets the server the client is on catch up with the leader, so the next read is not stale. */
-  async sync(path = '/'): Promise<void> {
-    validatePath(path);
-    return this.read((h) => h.sync(path));
+  sync(path = '/'): Promise<void> {
+    return rejecting(() => {
+      validatePath(path);
+      return this.read((h) => h.sync(path));
+    });
   }
 
-  async getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
-    validatePath(path);
-    return this.read((h) => h.getACL(path));
+  getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }> {
+    return rejecting(() => {
+      validatePath(path);
+      return this.read((h) => h.getACL(path));
+    });
   }
 
-  async setACL(path: string, acl: readonly Acl[], version = -1): Promise<void> {
-    validatePath(path);
-    validateVersion(version);
-    if (!Array.isArray(acl) || acl.length === 0) {
-      throw new InvalidArgumentError('acl', 'must be a non-empty array of { perms, scheme, id }', acl);
-    }
-    acl.forEach((a, i) => validateAcl(a, `acl[${i}]`));
-    return this.write((h) => h.setACL(path, acl, version));
+  setACL(path: string, acl: readonly Acl[], version = -1): Promise<void> {
+    return rejecting(() => {
+      validatePath(path);
+      validateVersion(version);
+      if (!Array.isArray(acl) || acl.length === 0) {
+        throw new InvalidArgumentError('acl', 'must be a non-empty array of { perms, scheme, id }', acl);
+      }
+      acl.forEach((a, i) => validateAcl(a, `acl[${i}]`));
+      return this.write((h) => h.setACL(path, acl, version));
+    });
   }
 
   /** Adds credentials to this session, and to every later session of this client. */
-  async addAuth(scheme: string, credentials: string): Promise<void> {
-    validateAuth(scheme, credentials, 'auth');
-    this.connection.addAuth({ scheme, credentials });
-    return this.read((h) => h.addAuth({ scheme, credentials }));
+  addAuth(scheme: string, credentials: string): Promise<void> {
+    return rejecting(() => {
+      validateAuth(scheme, credentials, 'auth');
+      this.connection.addAuth({ scheme, credentials });
+      return this.read((h) => h.addAuth({ scheme, credentials }));
+    });
   }
 
   /**
@@ -326,7 +343,13 @@ export class ZkClient {
   async close(): Promise<void> {
     if (this.state.type === 'closed') return;
     const error = new ClosedError();
-    for (const reject of [...this.pending]) reject(error);
+    for (const [reject, promise] of [...this.pending]) {
+      // A rejection the caller caused by closing: it must not surface as an unhandled rejection (which
+      // ends a Node process) while close() waits a turn for the session's end to be sent. A handler
+      // attached later still sees the ClosedError.
+      promise.catch(() => undefined);
+      reject(error);
+    }
     this.pending.clear();
     const closing = this.connection.close();
     registry.clientClosed();
@@ -378,17 +401,33 @@ export class ZkClient {
   /** Runs `work`, but rejects with ClosedError at once if the client is closed meanwhile. */
   private track<T>(work: () => Promise<T>): Promise<T> {
     if (this.state.type === 'closed') return Promise.reject(new ClosedError());
-    return new Promise<T>((resolve, reject) => {
+    let rejectIt: (error: Error) => void = () => undefined;
+    const promise = new Promise<T>((resolve, reject) => {
+      rejectIt = reject;
       const settle = (fn: () => void) => {
         this.pending.delete(reject);
         fn();
       };
-      this.pending.add(reject);
       work().then(
         (value) => settle(() => resolve(value)),
         (error: unknown) => settle(() => reject(error)),
       );
     });
+    // Registered after the executor ran: work() settles on a later microtask at the earliest.
+    this.pending.set(rejectIt, promise);
+    return promise;
+  }
+}
+
+/**
+ * Runs `start`, turning a synchronous throw (bad input) into a rejection. Not an async function: the
+ * caller gets the tracked promise itself, which close() can mark handled when it rejects it.
+ */
+function rejecting<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
