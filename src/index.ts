@@ -93,3 +93,21 @@ export type { VersionedCount } from './recipes/count.js';
 export { trySet } from './recipes/try-set.js';
 export { increment } from './recipes/increment.js';
 export { uniqueName } from './recipes/unique-name.js';
+
+// Coordination: locks, queues, barriers
+export { lock, LOCK } from './recipes/lock.js';
+export type { LockOptions } from './recipes/lock.js';
+export { OwnershipPolicy } from './recipes/ownership.js';
+export type { Ownership, OwnershipOptions, LossReason } from './recipes/ownership.js';
+export { acquire } from './recipes/acquire.js';
+export type { AcquireOptions } from './recipes/acquire.js';
+export type { LockHandle } from './recipes/hold.js';
+export { withLock } from './recipes/with-lock.js';
+export { readLock, writeLock } from './recipes/read-write-lock.js';
+export { enqueue } from './recipes/enqueue.js';
+export { queue } from './recipes/queue.js';
+export type { QueueItem, QueueOptions, DeliveryMode } from './recipes/queue.js';
+export { barrier } from './recipes/barrier.js';
+export { doubleBarrier } from './recipes/double-barrier.js';
+export type { DoubleBarrierState, DoubleBarrierOptions } from './recipes/double-barrier.js';
+export { LockLostError, LockTimeoutError, QueuePayloadError } from './recipes/coordination-errors.js';

@@ -1,0 +1,238 @@
+/**
+ * enqueue() and queue() on virtual time: pull-based claims, ack, redelivery on unsubscribe and on a
+ * consumer's expiry, at-most-once, bad payloads, with the server's view (items, claims) probed.
+ */
+import { concatMap, map, mergeMap, tap, timer } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, DataTooLargeError } from '../../src/index.js';
+import { LockLostError, QueuePayloadError } from '../../src/recipes/coordination-errors.js';
+import { enqueue } from '../../src/recipes/enqueue.js';
+import { queue, type QueueItem } from '../../src/recipes/queue.js';
+import type { Recording } from '../../src/testing/index.js';
+import { virtualSuite } from '../support/virtual.js';
+
+const zk = virtualSuite();
+const text = (b: Buffer): string => b.toString();
+const values = <T>(r: Recording<T>): T[] => r.messages.map((m) => (m.notification as { value: T }).value);
+
+async function fill(...items: string[]): Promise<void> {
+  const client = zk().writer;
+  const done = (async () => {
+    for (const item of items) await enqueue(client, '/q', item);
+  })();
+  await zk().settle();
+  await done;
+}
+
+describe('queue (at-least-once)', () => {
+  it('emits items in order, one claimed at a time: the next claim waits for ack', async () => {
+    await fill('a', 'b', 'c');
+    const consumer = zk().client();
+    const seen = zk().record(
+      queue(consumer, '/q', { mode: 'at-least-once', decode: text }).pipe(
+        // Work takes 10 frames, then ack.
+        concatMap((item) =>
+          timer(10, zk().scheduler).pipe(
+            mergeMap(() => item.ack()),
+            map(() => item),
+          ),
+        ),
+        map((item) => (item.type === 'item' ? item.value : '!')),
+      ),
+    );
+    await zk().advance(100);
+    zk().expect(seen).toBe('10ms a 9ms b 9ms c');
+    const left = zk().writer.children('/q');
+    await zk().advance(1);
+    expect((await left).children).toEqual(['claims']);
+  });
+
+  it('pull: a consumer that has not settled its item holds only that one claim', async () => {
+    await fill('a', 'b', 'c');
+    const consumer = zk().client();
+    const items = zk().record(queue(consumer, '/q', { mode: 'at-least-once', decode: text }));
+    await zk().advance(50);
+    expect(values(items).map((i) => (i.type === 'item' ? i.value : '!'))).toEqual(['a']);
+    const claims = zk().writer.children('/q/claims');
+    await zk().advance(1);
+    expect((await claims).children).toHaveLength(1);
+  });
+
+  it('concurrency: n items claimed at once', async () => {
+    await fill('a', 'b', 'c');
+    const consumer = zk().client();
+    const items = zk().record(queue(consumer, '/q', { mode: 'at-least-once', decode: text, concurrency: 2 }));
+    await zk().advance(50);
+    expect(values(items).map((i) => (i.type === 'item' ? i.value : '!'))).toEqual(['a', 'b']);
+  });
+
+  it('two consumers never hold the same item; each gets the next unclaimed one', async () => {
+    await fill('a', 'b', 'c', 'd');
+    const [x, y] = [zk().client(), zk().client()];
+    const rx = zk().record(queue(x, '/q', { mode: 'at-least-once', decode: text }).pipe(map(show)));
+    const ry = zk().record(queue(y, '/q', { mode: 'at-least-once', decode: text }).pipe(map(show)));
+    await zk().advance(50);
+    expect([...values(rx), ...values(ry)].sort()).toEqual(['a', 'b']);
+  });
+
+  it('redelivery: a consumer that unsubscribes before ack releases its item to the next consumer', async () => {
+    await fill('a', 'b');
+    const [x, y] = [zk().client(), zk().client()];
+    zk().record(queue(x, '/q', { mode: 'at-least-once', decode: text }).pipe(map(show)), '^ 29ms !');
+    const ry = zk().record(
+      queue(y, '/q', { mode: 'at-least-once', decode: text }).pipe(
+        concatMap((item) =>
+          timer(50, zk().scheduler).pipe(
+            mergeMap(() => item.ack()),
+            map(() => show(item)),
+          ),
+        ),
+      ),
+      '10ms ^',
+    );
+    await zk().advance(300);
+    // y claimed b at 10 (a was x's), acked it at 60, then pulled a, released by x at 30: acked at 110.
+    zk().expect(ry).toBe('60ms b 49ms a');
+  });
+
+  it('redelivery: a consumer whose session expires before ack releases its item', async () => {
+    await fill('a');
+    const [x, y] = [zk().client(), zk().client()];
+    const rx = zk().record(queue(x, '/q', { mode: 'at-least-once', decode: text }));
+    const ry = zk().record(queue(y, '/q', { mode: 'at-least-once', decode: text }).pipe(map(show)), '10ms ^');
+    zk().faults(x, '100ms x');
+    await zk().advance(300);
+    zk().expect(ry).toBe('100ms a');
+    // x's late ack is refused: the item is y's now.
+    const [late] = values(rx);
+    const acked = late!.ack().then(
+      () => 'acked',
+      (e: unknown) => e,
+    );
+    await zk().advance(10);
+    expect(await acked).toBeInstanceOf(LockLostError);
+    const items = zk().writer.children('/q');
+    await zk().advance(1);
+    expect((await items).children.filter((n) => n.includes('qn-'))).toHaveLength(1);
+  });
+
+  it('release(): the item goes back to the head of the queue', async () => {
+    await fill('a', 'b');
+    const consumer = zk().client();
+    const seen: string[] = [];
+    zk().record(
+      queue(consumer, '/q', { mode: 'at-least-once', decode: text }).pipe(
+        tap((item) => seen.push(show(item))),
+        concatMap((item) => (seen.length === 1 ? item.release() : item.ack())),
+      ),
+    );
+    await zk().advance(100);
+    expect(seen).toEqual(['a', 'a', 'b']);
+  });
+
+  it('waits while empty and delivers what is enqueued later', async () => {
+    const consumer = zk().client();
+    const seen = zk().record(
+      queue(consumer, '/q', { mode: 'at-least-once', decode: text }).pipe(
+        concatMap((item) => item.ack().then(() => show(item))),
+      ),
+    );
+    zk().at(40, () => void enqueue(zk().writer, '/q', 'late'));
+    await zk().advance(100);
+    zk().expect(seen).toBe('40ms l', { l: 'late' });
+  });
+
+  it('a bad payload is an invalid item with a typed error, not a lost item and not a stream error', async () => {
+    await fill('{"n":1}', 'not json', '{"n":3}');
+    const consumer = zk().client();
+    const seen = zk().record(
+      queue(consumer, '/q', {
+        mode: 'at-least-once',
+        decode: (b) => JSON.parse(b.toString()) as { n: number },
+      }).pipe(
+        tap((item) => {
+          if (item.type === 'invalid') {
+            expect(item.error).toBeInstanceOf(QueuePayloadError);
+            expect(item.error.data.toString()).toBe('not json');
+          }
+        }),
+        concatMap((item) =>
+          item.ack().then(() => (item.type === 'item' ? item.value.n : item.data.toString())),
+        ),
+      ),
+    );
+    await zk().advance(50);
+    expect(values(seen)).toEqual([1, 'not json', 3]);
+    expect(seen.messages.every((m) => m.notification.kind === 'N')).toBe(true);
+  });
+});
+
+describe('queue (at-most-once)', () => {
+  it('the delete is the claim: each item goes to exactly one consumer, in order', async () => {
+    await fill('a', 'b', 'c', 'd', 'e', 'f');
+    const [x, y] = [zk().client(), zk().client()];
+    const consume = (c: typeof x) =>
+      zk().record(
+        queue(c, '/q', { mode: 'at-most-once', decode: text }).pipe(
+          concatMap((item) =>
+            timer(10, zk().scheduler).pipe(
+              mergeMap(() => item.ack()),
+              map(() => show(item)),
+            ),
+          ),
+        ),
+      );
+    const [rx, ry] = [consume(x), consume(y)];
+    await zk().advance(200);
+    const all = [...values(rx), ...values(ry)];
+    expect(all.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    for (const r of [rx, ry]) expect(values(r)).toEqual([...values(r)].sort());
+    const left = zk().writer.children('/q');
+    await zk().advance(1);
+    expect((await left).children).toEqual([]);
+    expect(zk().server.ephemerals(x.sessionId!)).toEqual([]);
+  });
+
+  it('pull: nothing is deleted before the consumer asks', async () => {
+    await fill('a', 'b', 'c');
+    const consumer = zk().client();
+    const items = zk().record(queue(consumer, '/q', { mode: 'at-most-once', decode: text }));
+    await zk().advance(50);
+    expect(values(items).map(show)).toEqual(['a']);
+    const left = zk().writer.children('/q');
+    await zk().advance(1);
+    // The server lists children in no particular order (as a real one does): compare as a set.
+    expect((await left).children.map((n) => n.slice(-13)).sort()).toEqual(['qn-0000000001', 'qn-0000000002']);
+  });
+});
+
+describe('enqueue / queue input', () => {
+  it('rejects bad input, naming the argument', async () => {
+    const c = zk().client();
+    const argument = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        return (error as InvalidArgumentError).argument;
+      }
+      throw new Error('did not throw');
+    };
+    expect(argument(() => queue(c, 'q', { mode: 'at-most-once' }))).toBe('path');
+    expect(argument(() => queue(c, '/q', undefined as never))).toBe('options');
+    expect(argument(() => queue(c, '/q', { mode: 'exactly-once' as never }))).toBe('options.mode');
+    expect(argument(() => queue(c, '/q', { mode: 'at-most-once', concurrency: 0 }))).toBe(
+      'options.concurrency',
+    );
+    expect(argument(() => queue(c, '/q', { mode: 'at-most-once', decode: 1 as never }))).toBe(
+      'options.decode',
+    );
+    expect(argument(() => enqueue(c, 'q', 'x'))).toBe('path');
+    const big = enqueue(c, '/q', new Uint8Array(1_048_576));
+    await expect(big).rejects.toBeInstanceOf(DataTooLargeError);
+  });
+});
+
+function show(item: QueueItem<string>): string {
+  return item.type === 'item' ? item.value : '!';
+}

@@ -1,0 +1,382 @@
+/**
+ * Internal: one contender for a lock-like resource (mutex, read lock, write lock, semaphore lease).
+ * They differ only in which nodes they count and which node blocks them (`ContenderSpec`); queueing,
+ * watching, handoff, session handling and release are the same, and live here. Built on the ordering
+ * helpers shared with leadership (sequence-nodes.ts), as kazoo's Election wraps its Lock.
+ */
+import { Observable, timer, type Subscription } from 'rxjs';
+import { ClosedError, isRetryable, NoNodeError } from '../errors.js';
+import type { ZkClient } from '../session/client.js';
+import { joinPath, splitPath } from '../session/create.js';
+import { isLive, type SessionState } from '../session/state.js';
+import type { Watcher } from '../transport/port.js';
+import type { Ownership, OwnershipPolicy } from './ownership.js';
+import {
+  deleteGuaranteed,
+  sortSequenceNodes,
+  standing,
+  waitForDeletion,
+  type SequenceNode,
+} from './sequence-nodes.js';
+
+export interface ContenderSpec {
+  readonly client: ZkClient;
+  /** The parent of the contenders' nodes. */
+  readonly path: string;
+  /** Our node's name before the counter, e.g. `lock-` (created protected: `_c_<uuid>-lock-NNNNNNNNNN`). */
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly policy: OwnershipPolicy;
+  /** The contending nodes among `parent`'s children, in queue order. */
+  readonly rank: (parent: string, children: readonly string[]) => SequenceNode[];
+  /**
+   * The node that must go before ours holds, or undefined when ours holds now. It must be monotone:
+   * removing nodes ahead of ours never makes a holder a waiter (true of every rule here), which is
+   * what lets a waiter take over on a deletion without reading the children again.
+   */
+  readonly blocker: (sorted: readonly SequenceNode[], index: number) => SequenceNode | undefined;
+}
+
+/** Sorts the children carrying any of `markers` by their counter, as one queue (read/write lock). */
+export function rankByMarkers(markers: readonly string[]): ContenderSpec['rank'] {
+  if (markers.length === 1) return (parent, children) => sortSequenceNodes(parent, children, markers[0]!);
+  return (parent, children) =>
+    markers
+      .flatMap((m) => sortSequenceNodes(parent, children, m))
+      .sort((a, b) => a.sequence - b.sequence || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The mutex rule (and a write lock's): hold when first; else wait for the node just ahead. */
+export function predecessorBlocks(sorted: readonly SequenceNode[], index: number): SequenceNode | undefined {
+  return index > 0 ? sorted[index - 1] : undefined;
+}
+
+/** Deletions of our nodes still in flight, per client: `release()` resolves when its own lands. */
+const releasing = new WeakMap<ZkClient, Map<string, Promise<void>>>();
+
+/** Resolves once the delete of `node` (started by a stopped contender) has landed or is moot. */
+export function released(client: ZkClient, node: string): Promise<void> {
+  return releasing.get(client)?.get(node) ?? Promise.resolve();
+}
+
+function trackRelease(client: ZkClient, node: string, done: Promise<void>): void {
+  let map = releasing.get(client);
+  if (!map) releasing.set(client, (map = new Map()));
+  map.set(node, done);
+  const forget = (): void => {
+    if (map.get(node) === done) map.delete(node);
+  };
+  void done.then(forget);
+}
+
+/** A cold ownership stream: one contender per subscription. */
+export function ownership$(spec: ContenderSpec): Observable<Ownership> {
+  return new Observable<Ownership>((subscriber) => {
+    const contender = new Contender(spec, {
+      next: (o) => subscriber.next(o),
+      error: (e) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    });
+    return () => void contender.stop();
+  });
+}
+
+interface Sink {
+  next(value: Ownership): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+interface OurNode {
+  readonly path: string;
+  readonly name: string;
+  readonly sessionId: string | undefined;
+  /** Our node's czxid (the fencing token), once read. */
+  token: number | undefined;
+}
+
+/** Delay before trying again after an operation failed for connection reasons beyond the client's retries. */
+const RETRY_MS = 1_000;
+
+export class Contender {
+  private active = true;
+  /** Bumped whenever our node is given up: replies about an older node are stale. */
+  private epoch = 0;
+  private node: OurNode | undefined;
+  private joining: Promise<string | undefined> | undefined;
+  private checking = false;
+  private again = false;
+  private last: Ownership | undefined;
+  private waiting: { name: string; subscription: Subscription } | undefined;
+  private retry: Subscription | undefined;
+  private replayed = false;
+  private readonly states: Subscription;
+  private readonly client: ZkClient;
+  // As holder we watch our own node: if someone deletes it, we do not hold any more.
+  private readonly ownWatch: Watcher = (event) => {
+    if (event.type === 'deleted') this.check();
+  };
+
+  constructor(
+    private readonly spec: ContenderSpec,
+    private readonly sink: Sink,
+  ) {
+    this.client = spec.client;
+    this.states = this.client.state$.subscribe({
+      next: (state) => this.onState(state),
+      complete: () => this.finish(),
+    });
+    if (this.active) this.join();
+  }
+
+  /** Gives up (or releases): deletes our node, retried across connection loss; resolves when done. */
+  stop(): Promise<void> {
+    if (!this.active) return Promise.resolve();
+    this.active = false;
+    this.epoch++;
+    this.states.unsubscribe();
+    this.retry?.unsubscribe();
+    this.dropWait();
+    const node = this.node;
+    const joining = this.joining;
+    this.node = undefined;
+    const client = this.client;
+    const done = (async () => {
+      // Our own node's watch is released after the delete, which fires it (into `active === false`):
+      // removing a watch while its node is being deleted races in the native binding.
+      if (node) await deleteGuaranteed(client, node.path, node.sessionId);
+      client.unwatch(this.ownWatch);
+      // A create still on its way when we stopped: its node is ours to delete when it lands.
+      const created = joining && (await joining);
+      if (created) await deleteGuaranteed(client, created, client.sessionId);
+    })();
+    if (node) trackRelease(client, node.path, done);
+    return done;
+  }
+
+  private finish(): void {
+    if (!this.active) return;
+    void this.stop();
+    this.sink.complete();
+  }
+
+  private fail(error: unknown): void {
+    if (!this.active) return;
+    if (error instanceof ClosedError) return this.finish();
+    if (isRetryable(error)) {
+      // The client's own retries are exhausted: look again later, or when the session changes.
+      this.retry?.unsubscribe();
+      this.retry = timer(RETRY_MS, this.client.scheduler).subscribe(() =>
+        this.node ? this.check() : this.join(),
+      );
+      return;
+    }
+    void this.stop();
+    this.sink.error(error);
+  }
+
+  private emit(value: Ownership): void {
+    const last = this.last;
+    if (last && last.type === value.type) {
+      if (value.type === 'lost') return;
+      if (value.type === 'waiting' && last.type === 'waiting' && last.node === value.node) return;
+      if (value.type === 'acquired' && last.type === 'acquired' && last.token === value.token) return;
+    }
+    // Update state before emitting: the subscriber may unsubscribe (release) from inside next().
+    this.last = value;
+    this.sink.next(value);
+  }
+
+  private lose(reason: 'suspended' | 'expired' | 'deleted'): void {
+    if (this.last?.type === 'acquired') this.emit({ type: 'lost', reason });
+  }
+
+  private onState(state: SessionState): void {
+    const first = !this.replayed;
+    this.replayed = true;
+    if (first) return;
+    switch (state.type) {
+      case 'closed':
+        return this.finish();
+      case 'suspended':
+        if (this.spec.policy === 'safe') this.lose('suspended');
+        return;
+      case 'reconnected':
+        return this.check();
+      case 'lost':
+        // Our node dies with the session (or will, when the server notices): it is not ours any more.
+        this.lose('expired');
+        return this.giveUp();
+      case 'connected':
+        return this.join();
+      case 'connecting':
+        return;
+    }
+  }
+
+  private giveUp(): void {
+    this.epoch++;
+    this.node = undefined;
+    this.dropWait();
+    this.client.unwatch(this.ownWatch);
+  }
+
+  private join(): void {
+    if (!this.active || this.joining || this.node) return;
+    const epoch = this.epoch;
+    const joining = this.client
+      .create(joinPath(this.spec.path, this.spec.name), this.spec.data, {
+        mode: 'ephemeral-sequential',
+        createParents: 'container',
+      })
+      .then(
+        (created) => {
+          if (this.joining === joining) this.joining = undefined;
+          // Stopped meanwhile: stop() deletes it (it awaits this promise).
+          if (!this.active) return created;
+          const sessionId = this.client.sessionId;
+          if (epoch !== this.epoch) {
+            // The session was lost while the create was on its way: not a contender any more.
+            void deleteGuaranteed(this.client, created, sessionId);
+            if (isLive(this.client.state)) this.join();
+            return undefined;
+          }
+          this.node = { path: created, name: splitPath(created).name, sessionId, token: undefined };
+          this.check();
+          return undefined;
+        },
+        (error: unknown) => {
+          if (this.joining === joining) this.joining = undefined;
+          this.fail(error);
+          return undefined;
+        },
+      );
+    this.joining = joining;
+  }
+
+  /** Ranks our node (serialised: a trigger during a check makes it check once more after). */
+  private check(): void {
+    if (!this.active) return;
+    const node = this.node;
+    if (!node) return this.join();
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = true;
+    this.again = false;
+    this.evaluate(node).then(
+      () => this.checked(),
+      (error: unknown) => {
+        this.checked();
+        this.fail(error);
+      },
+    );
+  }
+
+  private checked(): void {
+    this.checking = false;
+    if (this.again && this.active) this.check();
+  }
+
+  private async evaluate(node: OurNode): Promise<void> {
+    const epoch = this.epoch;
+    const stale = (): boolean => !this.active || epoch !== this.epoch || this.node !== node;
+    const { client, spec } = this;
+    // Our token (czxid) is read once, beside the first listing: not on the handoff's path.
+    const [listing, stat] = await Promise.all([
+      client.children(spec.path).catch((error: unknown) => {
+        if (error instanceof NoNodeError) return { children: [] as string[] };
+        throw error;
+      }),
+      node.token === undefined ? client.exists(node.path) : Promise.resolve(undefined),
+    ]);
+    if (stale()) return;
+    if (stat === null) return this.vanished();
+    if (stat !== undefined) {
+      // CURATOR-604/696: a node of an earlier session (about to be reaped) is not ours to hold.
+      if (stat.ephemeralOwner !== node.sessionId || node.sessionId !== client.sessionId) {
+        void client.delete(node.path).catch(() => undefined);
+        return this.vanished();
+      }
+      node.token = stat.czxid;
+    }
+    const sorted = spec.rank(spec.path, listing.children);
+    const { index } = standing(sorted, node.name);
+    if (index === -1) return this.vanished();
+    const blocker = spec.blocker(sorted, index);
+    if (!blocker) return this.hold(node);
+    this.emit({ type: 'waiting', node: node.path });
+    this.waitFor(node, blocker, sorted);
+  }
+
+  /** Claims ownership, if the session allows (a reply read just before a suspension was reported). */
+  private hold(node: OurNode): void {
+    this.dropWait();
+    if (this.spec.policy === 'safe' && !isLive(this.client.state)) return;
+    const sessionId = node.sessionId;
+    if (sessionId === undefined || sessionId !== this.client.sessionId || node.token === undefined) return;
+    const already = this.last?.type === 'acquired';
+    this.emit({
+      type: 'acquired',
+      token: node.token,
+      node: node.path,
+      sessionId,
+      since: this.client.scheduler.now(),
+    });
+    // Armed after emitting: not on the handoff's path. A node already gone is found by the check.
+    if (already || !this.active || this.node !== node) return;
+    const epoch = this.epoch;
+    this.client.exists(node.path, { watch: this.ownWatch }).then(
+      (stat) => {
+        if (stat === null && this.active && epoch === this.epoch) this.check();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  /**
+   * Watches the node that blocks ours (and nothing else: one wake-up per release, no herd). When it
+   * goes: if, in the listing we read, ours was next in line after it, nothing can have come in between
+   * (a later node only ever queues behind ours) and ours holds without another read: the handoff is
+   * one delete plus one notification. Otherwise it may have abandoned rather than released: re-check.
+   */
+  private waitFor(node: OurNode, blocker: SequenceNode, sorted: readonly SequenceNode[]): void {
+    if (this.waiting?.name === blocker.name) return;
+    this.dropWait();
+    const epoch = this.epoch;
+    const entry = {
+      name: blocker.name,
+      subscription: undefined as Subscription | undefined,
+    };
+    this.waiting = entry as { name: string; subscription: Subscription };
+    entry.subscription = waitForDeletion(this.client, blocker.path).subscribe({
+      next: (event) => {
+        if (event !== 'gone' || this.waiting !== entry) return;
+        this.waiting = undefined;
+        if (!this.active || epoch !== this.epoch || this.node !== node) return;
+        const rest = sorted.filter((n) => n.name !== blocker.name);
+        const index = rest.findIndex((n) => n.name === node.name);
+        if (!this.checking && this.spec.blocker(rest, index) === undefined) return this.hold(node);
+        this.check();
+      },
+      error: (error: unknown) => {
+        if (this.waiting === entry) this.waiting = undefined;
+        this.fail(error);
+      },
+    });
+  }
+
+  /** Our node is not in the queue any more (deleted by someone): report it, and queue again. */
+  private vanished(): void {
+    this.lose('deleted');
+    this.giveUp();
+    this.join();
+  }
+
+  private dropWait(): void {
+    const entry = this.waiting;
+    this.waiting = undefined;
+    entry?.subscription.unsubscribe();
+  }
+}

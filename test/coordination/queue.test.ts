@@ -1,0 +1,177 @@
+/**
+ * The queue against a real ZooKeeper, producers and consumers as separate OS processes
+ * (test/coordination/queue-worker.ts): at-least-once with consumers SIGKILLed and restarted (every item
+ * delivered, never held by two live consumers at once, FIFO per producer), and at-most-once (no item
+ * delivered twice).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually, sleep, zkSuite } from '../support/fixture.js';
+
+const zk = zkSuite({ tickTime: 500 });
+const WORKER = fileURLToPath(new URL('./queue-worker.ts', import.meta.url));
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly events: { ev: string; item?: string; t: number }[];
+  readonly exited: Promise<number | null>;
+  killedAt: number | undefined;
+}
+const now = (): number => performance.timeOrigin + performance.now();
+
+const running: Worker[] = [];
+afterEach(async () => {
+  for (const w of running.splice(0)) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+    const timer = setTimeout(() => w.child.kill('SIGKILL'), 5_000);
+    await w.exited;
+    clearTimeout(timer);
+  }
+});
+
+function worker(env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ZK_CONNECT: zk.connectString, QUEUE: `${zk.root}/q`, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const events: Worker['events'] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('{')) events.push(JSON.parse(line) as Worker['events'][number]);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const w: Worker = { child, events, exited, killedAt: undefined };
+  running.push(w);
+  return w;
+}
+
+const producers = (n: number, count: number): Worker[] =>
+  Array.from({ length: n }, (_, i) => worker({ ROLE: 'producer', ID: `p${i}`, COUNT: String(count) }));
+const consumer = (mode: string): Worker => worker({ ROLE: 'consumer', MODE: mode });
+const all = (n: number, count: number): string[] =>
+  Array.from({ length: n }, (_, p) => Array.from({ length: count }, (_, i) => `p${p}:${i}`)).flat();
+
+/** Each consumer's deliveries of items delivered once only, in order, are increasing per producer. */
+function expectFifoPerProducer(consumers: readonly Worker[], once: Set<string>): void {
+  for (const c of consumers) {
+    const last = new Map<string, number>();
+    for (const e of c.events) {
+      if (e.ev !== 'got' || !once.has(e.item!)) continue;
+      const [p, i] = e.item!.split(':') as [string, string];
+      expect(Number(i)).toBeGreaterThan(last.get(p) ?? -1);
+      last.set(p, Number(i));
+    }
+  }
+}
+
+describe('queue across processes', () => {
+  it('at-least-once: 4 producers x 1,000 items, 4 consumers SIGKILLed and restarted: all delivered, never two holders', async () => {
+    const admin = zk.client();
+    const made = producers(4, 1_000);
+    const consumers = [0, 1, 2, 3].map(() => consumer('at-least-once'));
+    const started = now();
+    // Kill a consumer while it holds an item (between got and acked), and start a new one; three times.
+    for (let kill = 0; kill < 3; kill++) {
+      await sleep(1_500);
+      const victim = await eventually(
+        () => {
+          const live = consumers.filter((c) => c.killedAt === undefined && c.events.at(-1)?.ev === 'got');
+          expect(live.length).toBeGreaterThan(0);
+          return live[0]!;
+        },
+        20_000,
+        1,
+      );
+      victim.killedAt = now();
+      victim.child.kill('SIGKILL');
+      consumers.push(consumer('at-least-once'));
+    }
+    await eventually(
+      () => expect(made.every((p) => p.events.some((e) => e.ev === 'enqueued'))).toBe(true),
+      120_000,
+      200,
+    );
+    const expected = all(4, 1_000);
+    // Done when the queue is empty: no item and no claim left.
+    await eventually(
+      async () => {
+        const { children } = await admin.children(`${zk.root}/q`);
+        expect(children, `after ${(now() - started).toFixed(0)} ms`).toEqual(['claims']);
+        expect((await admin.children(`${zk.root}/q/claims`)).children).toEqual([]);
+      },
+      200_000,
+      500,
+    );
+    const elapsed = now() - started;
+    const acked = new Set(
+      consumers.flatMap((c) => c.events.filter((e) => e.ev === 'acked').map((e) => e.item!)),
+    );
+    // An item is accounted for when acked, or when a killed consumer got it and may have died after
+    // its ack's delete landed (before it could report it): never silently lost.
+    const diedHolding = consumers.flatMap((c) => {
+      if (c.killedAt === undefined) return [];
+      const got = c.events.filter((e) => e.ev === 'got').at(-1);
+      return got && !c.events.some((e) => e.ev === 'acked' && e.item === got.item && e.t > got.t)
+        ? [got.item!]
+        : [];
+    });
+    expect(expected.filter((item) => !acked.has(item) && !diedHolding.includes(item))).toEqual([]);
+    expect(consumers.flatMap((c) => c.events.filter((e) => e.ev === 'error'))).toEqual([]);
+    // Holds per item: [got, acked or the holder's death]. Two holds of one item never overlap.
+    const holds = new Map<string, [number, number][]>();
+    for (const c of consumers) {
+      const open = new Map<string, number>();
+      for (const e of c.events) {
+        if (e.ev === 'got') open.set(e.item!, e.t);
+        if (e.ev === 'acked') {
+          holds.set(e.item!, [...(holds.get(e.item!) ?? []), [open.get(e.item!)!, e.t]]);
+          open.delete(e.item!);
+        }
+      }
+      for (const [item, t] of open)
+        holds.set(item, [...(holds.get(item) ?? []), [t, c.killedAt ?? Infinity]]);
+    }
+    let redelivered = 0;
+    for (const spans of holds.values()) {
+      spans.sort((x, y) => x[0] - y[0]);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+      redelivered += spans.length - 1;
+    }
+    // Each killed consumer held one item when it died: it went to another consumer.
+    expect(redelivered + expected.filter((i) => !acked.has(i)).length).toBeGreaterThanOrEqual(3);
+    const once = new Set([...holds].filter(([, s]) => s.length === 1).map(([item]) => item));
+    expectFifoPerProducer(consumers, once);
+    console.log(
+      `at-least-once: 4,000 items, ${redelivered} redelivered, in ${elapsed.toFixed(0)} ms (incl. process start and 3 kills)`,
+    );
+    await eventually(async () => {
+      const { children } = await admin.children(`${zk.root}/q`);
+      expect(children).toEqual(['claims']);
+      expect((await admin.children(`${zk.root}/q/claims`)).children).toEqual([]);
+    }, 15_000);
+  }, 240_000);
+
+  it('at-most-once: 2 producers x 500 items, 4 consumers: each item delivered exactly once (nobody killed)', async () => {
+    const made = producers(2, 500);
+    const consumers = [0, 1, 2, 3].map(() => consumer('at-most-once'));
+    await eventually(
+      () => expect(made.every((p) => p.events.some((e) => e.ev === 'enqueued'))).toBe(true),
+      120_000,
+      200,
+    );
+    await eventually(
+      () => {
+        expect(consumers.flatMap((c) => c.events.filter((e) => e.ev === 'got'))).toHaveLength(1_000);
+      },
+      60_000,
+      200,
+    );
+    await sleep(300);
+    const got = consumers.flatMap((c) => c.events.filter((e) => e.ev === 'got').map((e) => e.item!));
+    expect(got).toHaveLength(1_000);
+    expect(new Set(got).size).toBe(1_000);
+    expect([...got].sort()).toEqual(all(2, 500).sort());
+    expectFifoPerProducer(consumers, new Set(got));
+  }, 180_000);
+});
