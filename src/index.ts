@@ -111,3 +111,6 @@ export { barrier } from './recipes/barrier.js';
 export { doubleBarrier } from './recipes/double-barrier.js';
 export type { DoubleBarrierState, DoubleBarrierOptions } from './recipes/double-barrier.js';
 export { LockLostError, LockTimeoutError, QueuePayloadError } from './recipes/coordination-errors.js';
+export { semaphore } from './recipes/semaphore.js';
+export type { SemaphoreOptions } from './recipes/semaphore.js';
+export { SemaphoreLimitError } from './recipes/coordination-errors.js';
