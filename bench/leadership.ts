@@ -6,12 +6,14 @@
  * - floor: on the raw client, one delete, the watch notification of the waiting client, one read
  *   (getChildren of the election path): the least any sequential-node election can do.
  *
- *   RXZK_ZK_IMAGE=rxzk/zookeeper:3.8-local npx tsx bench/leadership.ts
+ *   npm run build && RXZK_ZK_IMAGE=rxzk/zookeeper:3.8-local npx tsx bench/leadership.ts
+ *
+ * It measures the built library (dist/), as the other benchmarks do.
  *
  * Both sides use the same ZkClient (the session layer), so both carry the same tsx overhead.
  */
 import type { Subscription } from 'rxjs';
-import { connect, leadership, type Leadership, type ZkClient } from '../src/index.js';
+import { connect, leadership, type Leadership, type ZkClient } from '../dist/src/index.js';
 import { startZooKeeper } from '../test/support/zookeeper.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 200);
