@@ -4,10 +4,10 @@
  */
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/index.js';
+
 import { barrier } from '../../src/recipes/barrier.js';
 import { doubleBarrier } from '../../src/recipes/double-barrier.js';
-import { virtualSuite } from '../support/virtual.js';
+import { virtualSuite, argumentOf } from '../support/virtual.js';
 
 const zk = virtualSuite();
 const B = { b: 'blocked', o: 'open' } as const;
@@ -78,20 +78,11 @@ describe('doubleBarrier', () => {
 
   it('rejects bad input, naming the argument', () => {
     const c = zk().client();
-    const argument = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidArgumentError);
-        return (error as InvalidArgumentError).argument;
-      }
-      throw new Error('did not throw');
-    };
-    expect(argument(() => barrier(c, 'b'))).toBe('path');
-    expect(argument(() => doubleBarrier(c, '/db', { members: 0, leave: Promise.resolve() }))).toBe(
+    expect(argumentOf(() => barrier(c, 'b'))).toBe('path');
+    expect(argumentOf(() => doubleBarrier(c, '/db', { members: 0, leave: Promise.resolve() }))).toBe(
       'options.members',
     );
-    expect(argument(() => doubleBarrier(c, '/db', { members: 2 } as never))).toBe('options.leave');
-    expect(argument(() => doubleBarrier(c, '/db', null as never))).toBe('options');
+    expect(argumentOf(() => doubleBarrier(c, '/db', { members: 2 } as never))).toBe('options.leave');
+    expect(argumentOf(() => doubleBarrier(c, '/db', null as never))).toBe('options');
   });
 });

@@ -5,14 +5,14 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { ClosedError, InvalidArgumentError, type ZkClient } from '../../src/index.js';
+import { ClosedError, type ZkClient } from '../../src/index.js';
 import { acquire } from '../../src/recipes/acquire.js';
 import { LockLostError, LockTimeoutError } from '../../src/recipes/coordination-errors.js';
 import { lock } from '../../src/recipes/lock.js';
 import type { Ownership } from '../../src/recipes/ownership.js';
 import { withLock } from '../../src/recipes/with-lock.js';
 import type { Recording } from '../../src/testing/index.js';
-import { virtualSuite } from '../support/virtual.js';
+import { virtualSuite, argumentOf } from '../support/virtual.js';
 
 const zk = virtualSuite();
 
@@ -232,22 +232,13 @@ describe('lock', () => {
 
   it('rejects bad input synchronously, naming the argument', () => {
     const a = zk().client();
-    const argument = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidArgumentError);
-        return (error as InvalidArgumentError).argument;
-      }
-      throw new Error('did not throw');
-    };
-    expect(argument(() => lock(a, 'l'))).toBe('path');
-    expect(argument(() => lock(a, '/l', null as never))).toBe('options');
-    expect(argument(() => lock(a, '/l', { policy: 'yolo' as never }))).toBe('options.policy');
-    expect(argument(() => lock(a, '/l', { data: 42 as never }))).toBe('options.data');
-    expect(argument(() => acquire(a, '/l', { timeout: -1 }))).toBe('options.timeout');
-    expect(argument(() => acquire(a, '/l', { type: 'shared' as never }))).toBe('options.type');
-    expect(argument(() => withLock(a, '/l', 42 as never))).toBe('fn');
+    expect(argumentOf(() => lock(a, 'l'))).toBe('path');
+    expect(argumentOf(() => lock(a, '/l', null as never))).toBe('options');
+    expect(argumentOf(() => lock(a, '/l', { policy: 'yolo' as never }))).toBe('options.policy');
+    expect(argumentOf(() => lock(a, '/l', { data: 42 as never }))).toBe('options.data');
+    expect(argumentOf(() => acquire(a, '/l', { timeout: -1 }))).toBe('options.timeout');
+    expect(argumentOf(() => acquire(a, '/l', { type: 'shared' as never }))).toBe('options.type');
+    expect(argumentOf(() => withLock(a, '/l', 42 as never))).toBe('fn');
   });
 });
 

@@ -4,12 +4,12 @@
  */
 import { concatMap, map, mergeMap, tap, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, DataTooLargeError } from '../../src/index.js';
+import { DataTooLargeError } from '../../src/index.js';
 import { LockLostError, QueuePayloadError } from '../../src/recipes/coordination-errors.js';
 import { enqueue } from '../../src/recipes/enqueue.js';
 import { queue, type QueueItem } from '../../src/recipes/queue.js';
 import type { Recording } from '../../src/testing/index.js';
-import { virtualSuite } from '../support/virtual.js';
+import { virtualSuite, argumentOf } from '../support/virtual.js';
 
 const zk = virtualSuite();
 const text = (b: Buffer): string => b.toString();
@@ -209,25 +209,16 @@ describe('queue (at-most-once)', () => {
 describe('enqueue / queue input', () => {
   it('rejects bad input, naming the argument', async () => {
     const c = zk().client();
-    const argument = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidArgumentError);
-        return (error as InvalidArgumentError).argument;
-      }
-      throw new Error('did not throw');
-    };
-    expect(argument(() => queue(c, 'q', { mode: 'at-most-once' }))).toBe('path');
-    expect(argument(() => queue(c, '/q', undefined as never))).toBe('options');
-    expect(argument(() => queue(c, '/q', { mode: 'exactly-once' as never }))).toBe('options.mode');
-    expect(argument(() => queue(c, '/q', { mode: 'at-most-once', concurrency: 0 }))).toBe(
+    expect(argumentOf(() => queue(c, 'q', { mode: 'at-most-once' }))).toBe('path');
+    expect(argumentOf(() => queue(c, '/q', undefined as never))).toBe('options');
+    expect(argumentOf(() => queue(c, '/q', { mode: 'exactly-once' as never }))).toBe('options.mode');
+    expect(argumentOf(() => queue(c, '/q', { mode: 'at-most-once', concurrency: 0 }))).toBe(
       'options.concurrency',
     );
-    expect(argument(() => queue(c, '/q', { mode: 'at-most-once', decode: 1 as never }))).toBe(
+    expect(argumentOf(() => queue(c, '/q', { mode: 'at-most-once', decode: 1 as never }))).toBe(
       'options.decode',
     );
-    expect(argument(() => enqueue(c, 'q', 'x'))).toBe('path');
+    expect(argumentOf(() => enqueue(c, 'q', 'x'))).toBe('path');
     const big = enqueue(c, '/q', new Uint8Array(1_048_576));
     await expect(big).rejects.toBeInstanceOf(DataTooLargeError);
   });

@@ -5,12 +5,12 @@
  */
 import { map, Observable, tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, type ZkClient } from '../../src/index.js';
+import type { ZkClient } from '../../src/index.js';
 import { SemaphoreLimitError } from '../../src/recipes/coordination-errors.js';
 import type { Ownership } from '../../src/recipes/ownership.js';
 import { semaphore } from '../../src/recipes/semaphore.js';
 import type { Recording } from '../../src/testing/index.js';
-import { virtualSuite } from '../support/virtual.js';
+import { virtualSuite, argumentOf } from '../support/virtual.js';
 
 const zk = virtualSuite();
 
@@ -217,22 +217,15 @@ describe('semaphore', () => {
 
   it('rejects bad input synchronously, naming the argument', () => {
     const a = zk().client();
-    const argument = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidArgumentError);
-        return (error as InvalidArgumentError).argument;
-      }
-      throw new Error('did not throw');
-    };
-    expect(argument(() => semaphore(a, 's', { leases: 1 }))).toBe('path');
-    expect(argument(() => semaphore(a, '/s', null as never))).toBe('options');
-    expect(argument(() => semaphore(a, '/s', {} as never))).toBe('options.leases');
-    expect(argument(() => semaphore(a, '/s', { leases: 0 }))).toBe('options.leases');
-    expect(argument(() => semaphore(a, '/s', { leases: 1.5 }))).toBe('options.leases');
-    expect(argument(() => semaphore(a, '/s', { leases: '2' as never }))).toBe('options.leases');
-    expect(argument(() => semaphore(a, '/s', { leases: 1, policy: 'yolo' as never }))).toBe('options.policy');
-    expect(argument(() => semaphore(a, '/s', { leases: 1, data: 42 as never }))).toBe('options.data');
+    expect(argumentOf(() => semaphore(a, 's', { leases: 1 }))).toBe('path');
+    expect(argumentOf(() => semaphore(a, '/s', null as never))).toBe('options');
+    expect(argumentOf(() => semaphore(a, '/s', {} as never))).toBe('options.leases');
+    expect(argumentOf(() => semaphore(a, '/s', { leases: 0 }))).toBe('options.leases');
+    expect(argumentOf(() => semaphore(a, '/s', { leases: 1.5 }))).toBe('options.leases');
+    expect(argumentOf(() => semaphore(a, '/s', { leases: '2' as never }))).toBe('options.leases');
+    expect(argumentOf(() => semaphore(a, '/s', { leases: 1, policy: 'yolo' as never }))).toBe(
+      'options.policy',
+    );
+    expect(argumentOf(() => semaphore(a, '/s', { leases: 1, data: 42 as never }))).toBe('options.data');
   });
 });

@@ -5,7 +5,7 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { afterEach, beforeEach, expect } from 'vitest';
-import type { NodeData, SessionState } from '../../src/index.js';
+import { InvalidArgumentError, type NodeData, type SessionState } from '../../src/index.js';
 import { VirtualZooKeeper } from '../../src/testing/index.js';
 
 export const stateLetter: Record<SessionState['type'], string> = {
@@ -57,4 +57,15 @@ export function virtualSuite(): () => VirtualZooKeeper {
     if (!zk) throw new Error('use the server inside a test');
     return zk;
   };
+}
+
+/** The argument an InvalidArgumentError thrown by `fn` names (fails if `fn` throws anything else or nothing). */
+export function argumentOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return (error as InvalidArgumentError).argument;
+  }
+  throw new Error('did not throw');
 }
