@@ -8,6 +8,7 @@ import { joinPath, splitPath } from '../session/create.js';
 import { isLive, type SessionState } from '../session/state.js';
 import { validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
+import type { Stat } from '../types.js';
 import { decodeParticipant, encodeParticipant, LATCH, validateId } from './participant.js';
 import { deleteGuaranteed, sortSequenceNodes, standing, waitForDeletion } from './sequence-nodes.js';
 
@@ -296,15 +297,21 @@ class Candidate {
     const shortcut = this.lowestGone;
     this.lowestGone = false;
     if (shortcut) return this.claim(node, stale);
-    const listing = await this.client.children(this.path).catch((error: unknown) => {
-      if (error instanceof NoNodeError) return { children: [] as string[] };
-      throw error;
-    });
+    // The listing and our node's Stat together (pipelined: one round trip): when we turn out to be the
+    // lowest, the ownership check needs no further read. This is the usual handoff path, since a
+    // follower's idea of the lowest node goes stale (it watches only its predecessor).
+    const [listing, own] = await Promise.all([
+      this.client.children(this.path).catch((error: unknown) => {
+        if (error instanceof NoNodeError) return { children: [] as string[] };
+        throw error;
+      }),
+      this.client.exists(node.path),
+    ]);
     if (stale()) return;
     const sorted = sortSequenceNodes(this.path, listing.children, LATCH);
     const { index, predecessor } = standing(sorted, node.name);
     if (index === -1) return this.vanished();
-    if (predecessor === undefined) return this.claim(node, stale);
+    if (predecessor === undefined) return this.claim(node, stale, own);
     this.client.unwatch(this.ownWatch);
     this.lowest = sorted[0]!.path;
     // Watch the predecessor first: once armed, its deletion cannot be missed.
@@ -331,9 +338,12 @@ class Candidate {
     this.emit({ type: 'follower', id: this.id, leader, node: node.path });
   }
 
-  /** We are lowest: claim leadership once our node is confirmed ours (exists, owned by this session). */
-  private async claim(node: OurNode, stale: () => boolean): Promise<void> {
-    const stat = await this.client.exists(node.path, { watch: this.ownWatch });
+  /**
+   * We are lowest: claim leadership once our node is confirmed ours (exists, owned by this session).
+   * `known`: our node's Stat read beside the listing (without a watch), when there is one.
+   */
+  private async claim(node: OurNode, stale: () => boolean, known?: Stat | null): Promise<void> {
+    const stat = known === undefined ? await this.client.exists(node.path, { watch: this.ownWatch }) : known;
     if (stale()) return;
     if (stat === null) return this.vanished();
     // CURATOR-696: the lowest node must belong to the session we have now, not to an earlier one.
@@ -344,7 +354,7 @@ class Candidate {
     // A reply read just before a suspension was reported: the reconnect will check again.
     if (this.policy === 'safe' && !isLive(this.client.state)) return;
     this.dropPredecessor();
-    return this.emit({
+    this.emit({
       type: 'leader',
       id: this.id,
       token: stat.czxid,
@@ -352,6 +362,21 @@ class Candidate {
       node: node.path,
       sessionId: stat.ephemeralOwner,
     });
+    // Read without a watch: arm the watch on our own node now, off the handoff's path.
+    if (known !== undefined) this.watchOwnNode(node);
+  }
+
+  /** As leader we watch our own node (see ownWatch); if it went meanwhile, its answer says so. */
+  private watchOwnNode(node: OurNode): void {
+    if (!this.active || this.node !== node) return;
+    this.client.exists(node.path, { watch: this.ownWatch }).then(
+      (stat) => {
+        // Resigned while this was in flight: hand the watch back (stop() may have released it first).
+        if (!this.active || this.node !== node) return this.client.unwatch(this.ownWatch);
+        if (stat === null) this.check();
+      },
+      (error: unknown) => this.fail(error),
+    );
   }
 
   /** Our node is not in the election any more: report it, and take a new place. */
