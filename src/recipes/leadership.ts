@@ -11,6 +11,7 @@ import type { Watcher } from '../transport/port.js';
 import type { Stat } from '../types.js';
 import { decodeParticipant, encodeParticipant, LATCH, validateId } from './participant.js';
 import { deleteGuaranteed, sortSequenceNodes, standing, waitForDeletion } from './sequence-nodes.js';
+import { SerialCheck } from './serial-check.js';
 
 /**
  * What `suspended` (socket lost, session maybe alive) means for a leader:
@@ -115,8 +116,10 @@ class Candidate {
   private epoch = 0;
   private node: OurNode | undefined;
   private joining = false;
-  private checking = false;
-  private again = false;
+  private readonly serial = new SerialCheck(
+    () => this.check(),
+    (error) => this.fail(error),
+  );
   private last: Leadership | undefined;
   private predecessor: { path: string; present: boolean; subscription: Subscription | undefined } | undefined;
   private retry: Subscription | undefined;
@@ -269,24 +272,7 @@ class Candidate {
     if (!this.active) return;
     const node = this.node;
     if (!node) return this.join();
-    if (this.checking) {
-      this.again = true;
-      return;
-    }
-    this.checking = true;
-    this.again = false;
-    this.evaluate(node).then(
-      () => this.checked(),
-      (error: unknown) => {
-        this.checked();
-        this.fail(error);
-      },
-    );
-  }
-
-  private checked(): void {
-    this.checking = false;
-    if (this.again && this.active) this.check();
+    this.serial.run(() => this.evaluate(node));
   }
 
   private async evaluate(node: OurNode): Promise<void> {
@@ -318,7 +304,7 @@ class Candidate {
     const watching = await this.watchPredecessor(predecessor.path);
     if (stale() || watching === 'failed') return;
     if (watching === 'gone') {
-      this.again = true;
+      this.serial.requestAgain();
       return;
     }
     const lowest = sorted[0]!;
@@ -331,7 +317,7 @@ class Candidate {
     );
     if (stale()) return;
     if (leader === undefined) {
-      this.again = true;
+      this.serial.requestAgain();
       return;
     }
     if (this.policy === 'safe' && !isLive(this.client.state)) return;

@@ -18,6 +18,7 @@ import {
   waitForDeletion,
   type SequenceNode,
 } from './sequence-nodes.js';
+import { SerialCheck } from './serial-check.js';
 
 export interface ContenderSpec {
   readonly client: ZkClient;
@@ -104,8 +105,10 @@ export class Contender {
   private epoch = 0;
   private node: OurNode | undefined;
   private joining: Promise<string | undefined> | undefined;
-  private checking = false;
-  private again = false;
+  private readonly serial = new SerialCheck(
+    () => this.check(),
+    (error) => this.fail(error),
+  );
   private last: Ownership | undefined;
   private waiting: { name: string; subscription: Subscription } | undefined;
   private retry: Subscription | undefined;
@@ -259,24 +262,7 @@ export class Contender {
     if (!this.active) return;
     const node = this.node;
     if (!node) return this.join();
-    if (this.checking) {
-      this.again = true;
-      return;
-    }
-    this.checking = true;
-    this.again = false;
-    this.evaluate(node).then(
-      () => this.checked(),
-      (error: unknown) => {
-        this.checked();
-        this.fail(error);
-      },
-    );
-  }
-
-  private checked(): void {
-    this.checking = false;
-    if (this.again && this.active) this.check();
+    this.serial.run(() => this.evaluate(node));
   }
 
   private async evaluate(node: OurNode): Promise<void> {
@@ -357,7 +343,7 @@ export class Contender {
         if (!this.active || epoch !== this.epoch || this.node !== node) return;
         const rest = sorted.filter((n) => n.name !== blocker.name);
         const index = rest.findIndex((n) => n.name === node.name);
-        if (!this.checking && this.spec.blocker(rest, index) === undefined) return this.hold(node);
+        if (!this.serial.busy && this.spec.blocker(rest, index) === undefined) return this.hold(node);
         this.check();
       },
       error: (error: unknown) => {

@@ -13,6 +13,7 @@ import type { Watcher } from '../transport/port.js';
 import { lock } from './lock.js';
 import type { Ownership, OwnershipPolicy } from './ownership.js';
 import { deleteGuaranteed, sortSequenceNodes, standing } from './sequence-nodes.js';
+import { SerialCheck } from './serial-check.js';
 
 /** Curator's lease marker: `<path>/leases/_c_<uuid>-lease-NNNNNNNNNN`. */
 export const LEASE = 'lease-';
@@ -55,8 +56,10 @@ export class LeaseHolder {
   private creating: Promise<string | undefined> | undefined;
   private mutex: Subscription | undefined;
   private mutexHeld = false;
-  private checking = false;
-  private again = false;
+  private readonly serial = new SerialCheck(
+    () => this.check(),
+    (error) => this.fail(error),
+  );
   private last: Ownership | undefined;
   private retry: Subscription | undefined;
   private replayed = false;
@@ -256,25 +259,9 @@ export class LeaseHolder {
 
   /** Counts our lease (serialised: a trigger during a check makes it check once more after). */
   private check(): void {
-    if (!this.active || !this.lease) return;
-    if (this.checking) {
-      this.again = true;
-      return;
-    }
-    this.checking = true;
-    this.again = false;
-    this.evaluate(this.lease).then(
-      () => this.checked(),
-      (error: unknown) => {
-        this.checked();
-        this.fail(error);
-      },
-    );
-  }
-
-  private checked(): void {
-    this.checking = false;
-    if (this.again && this.active) this.check();
+    const lease = this.lease;
+    if (!this.active || !lease) return;
+    this.serial.run(() => this.evaluate(lease));
   }
 
   private async evaluate(lease: Lease): Promise<void> {
