@@ -34,11 +34,14 @@ if (process.env['ROLE'] === 'producer') {
   });
 } else {
   const mode = process.env['MODE'] as 'at-least-once' | 'at-most-once';
+  // Time spent on each item between got and ack (WORK_MS), so a kill can land while an item is held.
+  const work = Number(process.env['WORK_MS'] ?? 0);
   const subscription = queue(client, path, { mode, decode: (b) => b.toString() })
     .pipe(
       concatMap(async (item) => {
         const name = item.type === 'item' ? item.value : `invalid:${item.name}`;
         say({ ev: 'got', item: name });
+        if (work > 0) await new Promise((resolve) => setTimeout(resolve, work));
         await item.ack();
         say({ ev: 'acked', item: name });
       }),

@@ -48,7 +48,8 @@ function worker(env: Record<string, string>): Worker {
 
 const producers = (n: number, count: number): Worker[] =>
   Array.from({ length: n }, (_, i) => worker({ ROLE: 'producer', ID: `p${i}`, COUNT: String(count) }));
-const consumer = (mode: string): Worker => worker({ ROLE: 'consumer', MODE: mode });
+const consumer = (mode: string, workMs = 0): Worker =>
+  worker({ ROLE: 'consumer', MODE: mode, WORK_MS: String(workMs) });
 const all = (n: number, count: number): string[] =>
   Array.from({ length: n }, (_, p) => Array.from({ length: count }, (_, i) => `p${p}:${i}`)).flat();
 
@@ -69,7 +70,8 @@ describe('queue across processes', () => {
   it('at-least-once: 4 producers x 1,000 items, 4 consumers SIGKILLed and restarted: all delivered, never two holders', async () => {
     const admin = zk.client();
     const made = producers(4, 1_000);
-    const consumers = [0, 1, 2, 3].map(() => consumer('at-least-once'));
+    // 3 ms of work per item: a consumer holds an item most of the time, so the kills land on holders.
+    const consumers = [0, 1, 2, 3].map(() => consumer('at-least-once', 3));
     const started = now();
     // Kill a consumer while it holds an item (between got and acked), and start a new one; three times.
     for (let kill = 0; kill < 3; kill++) {
@@ -85,7 +87,7 @@ describe('queue across processes', () => {
       );
       victim.killedAt = now();
       victim.child.kill('SIGKILL');
-      consumers.push(consumer('at-least-once'));
+      consumers.push(consumer('at-least-once', 3));
     }
     await eventually(
       () => expect(made.every((p) => p.events.some((e) => e.ev === 'enqueued'))).toBe(true),
@@ -138,8 +140,12 @@ describe('queue across processes', () => {
       for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
       redelivered += spans.length - 1;
     }
-    // Each killed consumer held one item when it died: it went to another consumer.
-    expect(redelivered + expected.filter((i) => !acked.has(i)).length).toBeGreaterThanOrEqual(3);
+    // A killed consumer whose last report is 'got' died holding that item: the item went to another
+    // consumer, or its ack's delete landed before the kill and was never reported (then nobody else
+    // acked it). The parent picks victims from reports that may lag, so it counts them from the logs.
+    expect(diedHolding.length, 'kills that landed while an item was held').toBeGreaterThan(0);
+    for (const item of diedHolding)
+      expect(holds.get(item)!.length >= 2 || !acked.has(item), `${item} held by its dead holder`).toBe(true);
     const once = new Set([...holds].filter(([, s]) => s.length === 1).map(([item]) => item));
     expectFifoPerProducer(consumers, once);
     console.log(
