@@ -93,10 +93,10 @@ describe('lock', () => {
     await zk().advance(1);
     const names = (await listing).children.sort((x, y) => x.slice(-10).localeCompare(y.slice(-10)));
     const byPath = zk().server.watchesByPath();
-    // Nodes 1..4 are each watched by exactly their successor's session, the last by nobody, the
-    // holder's by the holder (to learn if someone deletes it) and its successor.
+    // Each node is watched by its own session (to learn if someone deletes it) and by exactly its
+    // successor's session; the last by its own only.
     names.forEach((name, i) => {
-      const expected = [i === 0 ? clients[0]!.sessionId : undefined, clients[i + 1]?.sessionId];
+      const expected = [clients[i]!.sessionId, clients[i + 1]?.sessionId];
       expect((byPath.get(`/l/${name}`) ?? []).sort()).toEqual(expected.filter(Boolean).sort());
     });
     expect(byPath.has('/l')).toBe(false);
@@ -212,6 +212,30 @@ describe('lock', () => {
     // The holder watches its own node: it learns of the deletion as b does, and queues behind b.
     zk().expect(rb).toBe('10ms w 39ms A', V);
     zk().expect(ra).toBe('A 49ms (dw)', V);
+  });
+
+  it("a waiter's node deleted by someone else: it queues again at once, not waiting on a node that is gone", async () => {
+    const [a, b, c] = [zk().client(), zk().client(), zk().client()];
+    const held = holders({ a, b, c });
+    zk().record(lock(a, '/l').pipe(show), '^ 99ms !');
+    const rb = zk().record(lock(b, '/l').pipe(show), '10ms ^');
+    const rc = zk().record(lock(c, '/l').pipe(show), '20ms ^');
+    zk().at(50, () => void zk().writer.delete(ownNode(b)));
+    const queued = zk().probe(held);
+    await zk().advance(200);
+    // b learns of it from its own node's watch: a new node, behind c's, in the same frame (not when a
+    // releases, at 100); a's release hands over to c.
+    const frames = queued.messages.map((m) => [m.frame, (m.notification as { value: string[] }).value]);
+    expect(frames).toEqual([
+      [0, []],
+      [0, ['a']],
+      [10, ['a', 'b']],
+      [20, ['a', 'b', 'c']],
+      [50, ['a', 'c', 'b']],
+      [100, ['c', 'b']],
+    ]);
+    zk().expect(rb).toBe('10ms w 39ms w', V);
+    zk().expect(rc).toBe('20ms w 79ms A', V);
   });
 
   it('ignores stray children that are not lock nodes', async () => {

@@ -47,10 +47,13 @@ describe('readLock / writeLock', () => {
       '__READ__0000000003',
     ]);
     const watches = zk().server.watchesByPath();
-    // r2 watches w2 (the nearest writer), not r1; r1 and w2 watch the node just ahead.
-    expect(watches.get(`/rw/${names[2]}`)).toEqual([r2.sessionId]);
-    expect(watches.get(`/rw/${names[1]}`)).toEqual([w2.sessionId]);
-    expect((watches.get(`/rw/${names[0]}`) ?? []).sort()).toEqual([w1.sessionId, r1.sessionId].sort());
+    // r2 watches w2 (the nearest writer), not r1; r1 and w2 watch the node just ahead; each watches
+    // its own node too.
+    const ids = (...cs: (typeof w1)[]): string[] => cs.map((c) => c.sessionId!).sort();
+    expect(watches.get(`/rw/${names[3]}`)?.sort()).toEqual(ids(r2));
+    expect(watches.get(`/rw/${names[2]}`)?.sort()).toEqual(ids(w2, r2));
+    expect(watches.get(`/rw/${names[1]}`)?.sort()).toEqual(ids(r1, w2));
+    expect(watches.get(`/rw/${names[0]}`)?.sort()).toEqual(ids(w1, r1));
   });
 
   it("acquire({ type: 'read' }) and a writer's suspension", async () => {

@@ -115,9 +115,19 @@ export class Contender {
   private replayed = false;
   private readonly states: Subscription;
   private readonly client: ZkClient;
-  // As holder we watch our own node: if someone deletes it, we do not hold any more.
+  // We watch our own node from the first read of its Stat on: if someone deletes it, we are not in
+  // line (nor hold) any more. Any other event (its data set by someone) needs the one-shot armed again.
   private readonly ownWatch: Watcher = (event) => {
-    if (event.type === 'deleted') this.check();
+    if (event.type === 'deleted') return this.check();
+    const node = this.node;
+    if (!this.active || !node) return;
+    const epoch = this.epoch;
+    this.client.exists(node.path, { watch: this.ownWatch }).then(
+      (stat) => {
+        if (stat === null && this.active && epoch === this.epoch) this.check();
+      },
+      (error: unknown) => this.fail(error),
+    );
   };
 
   constructor(
@@ -269,13 +279,16 @@ export class Contender {
     const epoch = this.epoch;
     const stale = (): boolean => !this.active || epoch !== this.epoch || this.node !== node;
     const { client, spec } = this;
-    // Our token (czxid) is read once, beside the first listing: not on the handoff's path.
+    // Our token (czxid) is read once, beside the first listing, and arms the watch on our own node
+    // for as long as we keep it: nothing is read or armed on the handoff's path.
     const [listing, stat] = await Promise.all([
       client.children(spec.path).catch((error: unknown) => {
         if (error instanceof NoNodeError) return { children: [] as string[] };
         throw error;
       }),
-      node.token === undefined ? client.exists(node.path) : Promise.resolve(undefined),
+      node.token === undefined
+        ? client.exists(node.path, { watch: this.ownWatch })
+        : Promise.resolve(undefined),
     ]);
     if (stale()) return;
     if (stat === null) return this.vanished();
@@ -302,7 +315,6 @@ export class Contender {
     if (this.spec.policy === 'safe' && !isLive(this.client.state)) return;
     const sessionId = node.sessionId;
     if (sessionId === undefined || sessionId !== this.client.sessionId || node.token === undefined) return;
-    const already = this.last?.type === 'acquired';
     this.emit({
       type: 'acquired',
       token: node.token,
@@ -310,15 +322,6 @@ export class Contender {
       sessionId,
       since: this.client.scheduler.now(),
     });
-    // Armed after emitting: not on the handoff's path. A node already gone is found by the check.
-    if (already || !this.active || this.node !== node) return;
-    const epoch = this.epoch;
-    this.client.exists(node.path, { watch: this.ownWatch }).then(
-      (stat) => {
-        if (stat === null && this.active && epoch === this.epoch) this.check();
-      },
-      (error: unknown) => this.fail(error),
-    );
   }
 
   /**
