@@ -3,56 +3,28 @@
  * with javac) and rxzk processes in one election agree on one leader, and leader$ reports it.
  * Skipped, by name and with the reason, only when java, javac or the jars are missing.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Subscription } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { leader$, type Leader } from '../../src/index.js';
+import { compileCurator, curatorMissing } from '../support/curator.js';
 import { eventually, zkSuite } from '../support/fixture.js';
 import { expectOneLeaderAtATime, fencingLog, spawnCandidate, type Candidate } from './candidates.js';
 
-const JARS = [
-  'curator-recipes',
-  'curator-framework',
-  'curator-client',
-  'zookeeper',
-  'zookeeper-jute',
-  'guava',
-  'slf4j-api',
-  'slf4j-nop',
-].map((name) => `/usr/share/java/${name}.jar`);
-
-function missing(): string | undefined {
-  for (const tool of ['java', 'javac']) {
-    try {
-      execFileSync(tool, ['-version'], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed (apt-get install default-jdk-headless)`;
-    }
-  }
-  const absent = JARS.filter((jar) => !existsSync(jar));
-  return absent.length ? `missing ${absent.join(', ')} (apt-get install libcurator-recipes-java)` : undefined;
-}
-
-const reason = missing();
+const reason = curatorMissing();
 if (reason) console.warn(`Curator interop test skipped: ${reason}`);
 
 const zk = zkSuite({ tickTime: 500 });
-let classes = '';
+let compiled: ReturnType<typeof compileCurator> | undefined;
 const running: Candidate[] = [];
 let watching: Subscription | undefined;
 
 beforeAll(() => {
   if (reason) return;
-  classes = mkdtempSync(join(tmpdir(), 'rxzk-curator-'));
-  const source = fileURLToPath(new URL('./interop/CuratorCandidate.java', import.meta.url));
-  execFileSync('javac', ['-d', classes, '-cp', JARS.join(':'), source], { stdio: 'inherit' });
+  compiled = compileCurator(fileURLToPath(new URL('./interop/CuratorCandidate.java', import.meta.url)));
 });
 afterAll(() => {
-  if (classes) rmSync(classes, { recursive: true, force: true });
+  compiled?.remove();
 });
 afterEach(async () => {
   watching?.unsubscribe();
@@ -67,7 +39,7 @@ function curator(id: string): Candidate {
     command: [
       'java',
       '-cp',
-      `${JARS.join(':')}:${classes}`,
+      compiled!.classPath,
       'CuratorCandidate',
       zk.connectString,
       `${zk.root}/election`,
