@@ -2,15 +2,61 @@
  * The semaphore against a real ZooKeeper: several clients (each its own session) contend for a
  * 3-lease semaphore with random hold times; a counter of concurrent holders proves there are never
  * more than 3, and every lease and mutex node is gone afterwards. Plus the stored limit, checked.
+ * And the same with every participant a separate OS process (test/coordination/semaphore-worker.ts),
+ * ZooKeeper the witness: each holder puts an ephemeral marker under `holders/` while it holds a lease
+ * and lists them; no holder ever sees more markers than leases, and some see exactly that many.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ZkClient } from '../../src/index.js';
 import { SemaphoreLimitError } from '../../src/recipes/coordination-errors.js';
 import { semaphore } from '../../src/recipes/semaphore.js';
 import { eventually, zkSuite } from '../support/fixture.js';
 
 const zk = zkSuite();
+const WORKER = fileURLToPath(new URL('./semaphore-worker.ts', import.meta.url));
+
+interface Held {
+  ev: 'held';
+  round: number;
+  token: number;
+  saw: string[];
+  sawEnd: string[];
+}
+interface Worker {
+  readonly id: string;
+  readonly child: ChildProcess;
+  readonly events: ({ ev: string; message?: string; t: number } | (Held & { t: number }))[];
+  readonly exited: Promise<number | null>;
+}
+
+const running: Worker[] = [];
+afterEach(async () => {
+  for (const w of running.splice(0)) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+});
+
+function worker(id: string, env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ZK_CONNECT: zk.connectString, ID: id, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const events: Worker['events'] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('{')) events.push(JSON.parse(line) as Worker['events'][number]);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const w: Worker = { id, child, events, exited };
+  running.push(w);
+  return w;
+}
+
+const heldBy = (w: Worker): Held[] => w.events.filter((e): e is Held & { t: number } => e.ev === 'held');
 
 /** Rejects after `ms` (and clears its timer when `work` settles first). */
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -107,4 +153,50 @@ describe('semaphore against ZooKeeper', () => {
     }
     await eventually(async () => expect(await childrenOf(b, `${path}/leases`)).toEqual([]), 10_000);
   });
+
+  it('6 processes x 6 rounds on 3 leases: no holder ever sees more than 3 holding, and some see 3', async () => {
+    const admin = zk.client();
+    const [sem, holders, go] = ['sem', 'holders', 'go'].map((p) => `${zk.root}/${p}`);
+    await admin.create(holders!);
+    const workers = [0, 1, 2, 3, 4, 5].map((i) =>
+      worker(`${i}`, { SEM: sem!, HOLDERS: holders!, GO: go!, LEASES: '3', ROUNDS: '6', HOLD_MS: '20' }),
+    );
+    // Everyone connected before anyone contends: the leases are contended from the first round.
+    await eventually(
+      () => expect(workers.every((w) => w.events.some((e) => e.ev === 'ready'))).toBe(true),
+      60_000,
+      50,
+    );
+    const started = performance.now();
+    await admin.create(go!);
+    const codes = await within(120_000, 'the processes', Promise.all(workers.map((w) => w.exited)));
+    const elapsed = performance.now() - started;
+    expect(workers.flatMap((w) => w.events.filter((e) => e.ev === 'error'))).toEqual([]);
+    expect(codes).toEqual(Array(6).fill(0));
+    const sightings = workers.flatMap((w) =>
+      heldBy(w).flatMap((h) =>
+        [h.saw, h.sawEnd].map((seen) => ({ who: `h-${w.id} round ${h.round}`, seen, own: `h-${w.id}` })),
+      ),
+    );
+    expect(sightings).toHaveLength(6 * 6 * 2);
+    for (const { who, seen, own } of sightings) {
+      expect(seen, who).toContain(own);
+      // Never more holders than leases (our own marker included)...
+      expect(seen.length, `${who} saw ${seen.join(', ')}`).toBeLessThanOrEqual(3);
+    }
+    // ...and all of them in use at once: a semaphore, not a mutex.
+    const most = Math.max(...sightings.map((s) => s.seen.length));
+    expect(most).toBe(3);
+    const full = sightings.filter((s) => s.seen.length === 3).length;
+    expect(new Set(workers.flatMap((w) => heldBy(w).map((h) => h.token))).size).toBe(36);
+    console.log(
+      `semaphore: 36 leases held by 6 processes in ${elapsed.toFixed(0)} ms; ${full} of 72 listings saw all 3 held`,
+    );
+    await eventually(async () => {
+      expect(await childrenOf(admin, `${sem}/leases`)).toEqual([]);
+      expect(await childrenOf(admin, `${sem}/locks`)).toEqual([]);
+      expect(await childrenOf(admin, holders!)).toEqual([]);
+    }, 15_000);
+    expect((await admin.get(sem!)).data.toString()).toBe('3');
+  }, 180_000);
 });
