@@ -70,6 +70,16 @@ describe('connect(memory://)', () => {
     }
   });
 
+  it('a process whose clients are closed ends by itself: the engine keeps no timer running', async () => {
+    const { code, output } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/embedded-exit.ts'],
+      30_000,
+    );
+    expect(code, output).toBe(0);
+    expect(output).toContain('closed');
+  });
+
   it('shares one server per name within the process; other names are other servers; chroots apply', async () => {
     const a1 = connect('memory://shared-test');
     const a2 = connect('memory://shared-test');

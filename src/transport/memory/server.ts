@@ -88,11 +88,11 @@ export class MemoryZooKeeper {
         const handle = new MemoryHandle(this.host, transportOptions, onEvent);
         this.handles.add(handle);
         servers.set(handle, this);
+        this.syncReaper();
         this.scheduleConnect(handle);
         return handle;
       },
     };
-    this.startReaper();
   }
 
   // --- introspection (the four-letter words) -------------------------------------------------------
@@ -184,7 +184,7 @@ export class MemoryZooKeeper {
   start(): void {
     if (this.up || this.closed) return;
     this.up = true;
-    this.startReaper();
+    this.syncReaper();
     for (const session of this.tracker.all()) this.tracker.startExpiry(session);
     for (const handle of [...this.handles]) {
       if (handle.isConnecting) this.scheduleConnect(handle);
@@ -260,6 +260,7 @@ export class MemoryZooKeeper {
     this.tracker.remove(session);
     this.engine.closeSession(session);
     handle?.sessionGone('expired');
+    this.syncReaper();
   }
 
   private handleClosed(handle: MemoryHandle): void {
@@ -273,6 +274,7 @@ export class MemoryZooKeeper {
       this.tracker.remove(session);
       this.engine.closeSession(session);
     }
+    this.syncReaper();
   }
 
   private authFailed(handle: MemoryHandle): void {
@@ -284,6 +286,20 @@ export class MemoryZooKeeper {
     }
     handle.sessionGone('authFailed');
     this.handles.delete(handle);
+    this.syncReaper();
+  }
+
+  /**
+   * The container/TTL reaper runs while someone could see its work: a handle is open or a session
+   * lives on. An embedded server with no clients left holds no timer, so the process can exit.
+   */
+  private syncReaper(): void {
+    const wanted = this.up && (this.handles.size > 0 || this.tracker.all().length > 0);
+    if (wanted && !this.reaper) this.startReaper();
+    else if (!wanted && this.reaper) {
+      this.reaper.unsubscribe();
+      this.reaper = undefined;
+    }
   }
 
   private startReaper(): void {
