@@ -307,8 +307,14 @@ describe('acquire', () => {
     const handle = acquire(a, '/l');
     await zk().advance(10);
     const h = await handle;
+    // A listener added while holding hears the loss; the signal read after it is the same one.
+    const early = h.signal;
+    const heard = vi.fn();
+    early.addEventListener('abort', heard);
     zk().faults(a, '40ms s 99ms r');
     await zk().advance(300);
+    expect(heard).toHaveBeenCalledTimes(1);
+    expect(h.signal).toBe(early);
     expect(h.signal.aborted).toBe(true);
     expect(h.signal.reason).toBeInstanceOf(LockLostError);
     expect((h.signal.reason as LockLostError).reason).toBe('suspended');

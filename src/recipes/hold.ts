@@ -37,7 +37,22 @@ export function validateTimeout(timeout: unknown, argument = 'options.timeout'):
  */
 export function hold(spec: ContenderSpec, timeout: number | undefined): Promise<LockHandle> {
   return new Promise<LockHandle>((resolve, reject) => {
-    const abort = new AbortController();
+    // Made when first asked for (most handles are released without anyone reading `signal`), or when
+    // ownership is lost; a signal asked for after the loss is born aborted.
+    let abort: AbortController | undefined;
+    let lostWith: LockLostError | undefined;
+    const controller = (): AbortController => {
+      if (!abort) {
+        abort = new AbortController();
+        if (lostWith) abort.abort(lostWith);
+      }
+      return abort;
+    };
+    const lose = (error: LockLostError): void => {
+      if (lostWith) return;
+      lostWith = error;
+      abort?.abort(error);
+    };
     let handle: LockHandle | undefined;
     let deadline: Subscription | undefined;
     let settled = false;
@@ -58,7 +73,9 @@ export function hold(spec: ContenderSpec, timeout: number | undefined): Promise<
             node: o.node,
             sessionId: o.sessionId,
             since: o.since,
-            signal: abort.signal,
+            get signal() {
+              return controller().signal;
+            },
             release: () => contender.stop(),
           };
           return resolve(handle);
@@ -66,15 +83,15 @@ export function hold(spec: ContenderSpec, timeout: number | undefined): Promise<
         // A handle never comes back to life: once lost, it is released (CURATOR-206).
         if (o.type === 'lost' && handle) {
           void contender.stop();
-          abort.abort(new LockLostError(o.reason, { path: o.type === 'lost' ? handle.node : undefined }));
+          lose(new LockLostError(o.reason, { path: o.type === 'lost' ? handle.node : undefined }));
         }
       },
       error: (error) => {
-        if (handle) abort.abort(new LockLostError('error', { cause: error }));
+        if (handle) lose(new LockLostError('error', { cause: error }));
         giveUp(error);
       },
       complete: () => {
-        if (handle) abort.abort(new LockLostError('closed', { cause: new ClosedError() }));
+        if (handle) lose(new LockLostError('closed', { cause: new ClosedError() }));
         giveUp(new ClosedError());
       },
     });

@@ -281,15 +281,15 @@ export class Contender {
     const { client, spec } = this;
     // Our token (czxid) is read once, beside the first listing, and arms the watch on our own node
     // for as long as we keep it: nothing is read or armed on the handoff's path.
-    const [listing, stat] = await Promise.all([
-      client.children(spec.path).catch((error: unknown) => {
-        if (error instanceof NoNodeError) return { children: [] as string[] };
-        throw error;
-      }),
+    const listed = client.children(spec.path).catch((error: unknown) => {
+      if (error instanceof NoNodeError) return { children: [] as string[] };
+      throw error;
+    });
+    // On a handoff (token known) only the listing is awaited.
+    const [listing, stat] =
       node.token === undefined
-        ? client.exists(node.path, { watch: this.ownWatch })
-        : Promise.resolve(undefined),
-    ]);
+        ? await Promise.all([listed, client.exists(node.path, { watch: this.ownWatch })])
+        : [await listed, undefined];
     if (stale()) return;
     if (stat === null) return this.vanished();
     if (stat !== undefined) {
