@@ -13,24 +13,11 @@
  * env: ZK_CONNECT, BARRIER (path), MEMBERS, WORK_MS (default 200), SESSION_TIMEOUT (default 6000).
  */
 import { defer, lastValueFrom, tap } from 'rxjs';
-import { connect } from '../../src/index.js';
 import { NoNodeError } from '../../src/errors.js';
 import { doubleBarrier, READY } from '../../src/recipes/double-barrier.js';
+import { connectFromEnv, env, run, say, sleep } from './worker-io.js';
 
-const say = (event: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ ...event, t: performance.timeOrigin + performance.now() })}\n`);
-};
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-const client = connect(env('ZK_CONNECT'), {
-  sessionTimeout: Number(env('SESSION_TIMEOUT', '6000')),
-  connectionTimeout: 30_000,
-});
+const client = connectFromEnv(6_000);
 const path = env('BARRIER');
 const members = Number(env('MEMBERS'));
 const workMs = Math.round(Math.random() * Number(env('WORK_MS', '200')));
@@ -89,10 +76,4 @@ async function main(): Promise<void> {
   await client.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    say({ ev: 'error', message: String(error) });
-    process.exit(1);
-  },
-);
+run(main);

@@ -6,15 +6,13 @@
  * deleted by a member that left: the parent's cversion counts both); after leaving, none is left. And
  * with nine members nobody enters until the tenth arrives.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { READY } from '../../src/recipes/double-barrier.js';
 import { eventually, sleep, zkSuite } from '../support/fixture.js';
+import { allExited, workerPool, type WorkerProcess } from '../support/processes.js';
 
 const zk = zkSuite({ tickTime: 500 });
-const WORKER = fileURLToPath(new URL('./barrier-worker.ts', import.meta.url));
+const WORKER = new URL('./barrier-worker.ts', import.meta.url);
 const MEMBERS = 10;
 
 interface Event {
@@ -28,53 +26,18 @@ interface Event {
   workMs?: number;
   message?: string;
 }
-interface Member {
-  readonly child: ChildProcess;
-  readonly events: Event[];
-  readonly exited: Promise<number | null>;
-}
+type Member = WorkerProcess<Event>;
 
-const running: Member[] = [];
-afterEach(async () => {
-  for (const m of running.splice(0)) {
-    if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
-    await m.exited;
-  }
-});
+const processes = workerPool();
+afterEach(() => processes.stopAll());
 
-function member(barrier: string): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: {
-      ...process.env,
-      ZK_CONNECT: zk.connectString,
-      BARRIER: barrier,
-      MEMBERS: String(MEMBERS),
-      WORK_MS: '200',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const member = (barrier: string): Member =>
+  processes.spawn<Event>(WORKER, {
+    ZK_CONNECT: zk.connectString,
+    BARRIER: barrier,
+    MEMBERS: String(MEMBERS),
+    WORK_MS: '200',
   });
-  const events: Event[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as Event);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const m: Member = { child, events, exited };
-  running.push(m);
-  return m;
-}
-
-/** Bounded wait for every process to exit; returns their exit codes. */
-async function allExited(members: readonly Member[], timeoutMs: number): Promise<(number | null)[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`processes still running after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.all(members.map((m) => m.exited)), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const event = (m: Member, ev: string): Event => {
   const found = m.events.find((e) => e.ev === ev);

@@ -5,19 +5,18 @@
  * the two kinds interleave, and both create Curator's node layout. Skipped, by name and with the
  * reason, only when java, javac or the jars are missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acquire } from '../../src/recipes/acquire.js';
 import { compileCurator, curatorMissing } from '../support/curator.js';
 import { eventually, zkSuite } from '../support/fixture.js';
+import { allExited, workerPool, type Command, type WorkerProcess } from '../support/processes.js';
 
 const reason = curatorMissing();
 if (reason) console.warn(`Curator lock interop test skipped: ${reason}`);
 
 const zk = zkSuite({ tickTime: 500 });
-const LOCKER = fileURLToPath(new URL('./locker.ts', import.meta.url));
+const LOCKER = new URL('./locker.ts', import.meta.url);
 /** Curator's protected lock node name, which rxzk creates too. */
 const LOCK_NODE = /^_c_[0-9a-f-]{36}-lock-\d{10}$/;
 
@@ -30,15 +29,10 @@ interface LockEvent {
   readonly children?: string[];
   readonly message?: string;
 }
-interface Contender {
-  readonly kind: Kind;
-  readonly child: ChildProcess;
-  readonly events: LockEvent[];
-  readonly exited: Promise<number | null>;
-}
+type Contender = WorkerProcess<LockEvent> & { readonly kind: Kind };
 
 let compiled: ReturnType<typeof compileCurator> | undefined;
-const running: Contender[] = [];
+const processes = workerPool();
 
 beforeAll(() => {
   if (reason) return;
@@ -47,36 +41,16 @@ beforeAll(() => {
 afterAll(() => {
   compiled?.remove();
 });
-afterEach(async () => {
-  for (const c of running.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
-});
+afterEach(() => processes.stopAll());
 
-function start(
-  kind: Kind,
-  program: string,
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Contender {
-  const child = spawn(program, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const events: LockEvent[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as LockEvent);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const contender: Contender = { kind, child, events, exited };
-  running.push(contender);
-  return contender;
+function start(kind: Kind, command: Command, env: Record<string, string> = {}): Contender {
+  return Object.assign(processes.spawn<LockEvent>(command, env), { kind });
 }
 
 function curator(lock: string, counter: string, count: number): Contender {
   const classpath = compiled!.classPath;
-  return start('java', 'java', [
+  return start('java', [
+    'java',
     '-cp',
     classpath,
     'CuratorLocker',
@@ -88,26 +62,13 @@ function curator(lock: string, counter: string, count: number): Contender {
 }
 
 function rxzk(lock: string, counter: string, count: number): Contender {
-  return start('rxzk', process.execPath, ['--import', 'tsx', LOCKER], {
+  return start('rxzk', LOCKER, {
     ZK_CONNECT: zk.connectString,
     SESSION_TIMEOUT: '3000',
     LOCK: lock,
     COUNTER: counter,
     COUNT: `${count}`,
   });
-}
-
-/** Bounded wait for every process to exit; returns their exit codes. */
-async function allExited(contenders: readonly Contender[], timeoutMs: number): Promise<(number | null)[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`processes still running after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.all(contenders.map((c) => c.exited)), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const errors = (contenders: readonly Contender[]): LockEvent[] =>

@@ -3,57 +3,32 @@
  * mutual exclusion proven with a counter kept in a plain znode and incremented without versions, with
  * and without SIGKILLed holders, and one wake-up per release among 20 waiters.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquire } from '../../src/recipes/acquire.js';
 import { eventually, sleep, zkSuite } from '../support/fixture.js';
+import { allExited, workerPool, type WorkerProcess } from '../support/processes.js';
 
 const zk = zkSuite({ tickTime: 500 });
-const LOCKER = fileURLToPath(new URL('./locker.ts', import.meta.url));
+const LOCKER = new URL('./locker.ts', import.meta.url);
 
-interface Locker {
-  readonly child: ChildProcess;
-  readonly events: { ev: string; value?: number; token?: number; t: number }[];
-  readonly exited: Promise<number | null>;
-  killed: boolean;
+interface LockerEvent {
+  ev: string;
+  value?: number;
+  token?: number;
+  t: number;
 }
+type Locker = WorkerProcess<LockerEvent> & { killed: boolean };
 
-const running: Locker[] = [];
-afterEach(async () => {
-  for (const l of running.splice(0)) {
-    if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill('SIGKILL');
-    await l.exited;
-  }
-});
+const processes = workerPool();
+afterEach(() => processes.stopAll());
 
 function spawnLocker(env: Record<string, string>): Locker {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOCKER], {
-    env: { ...process.env, ZK_CONNECT: zk.connectString, SESSION_TIMEOUT: '2000', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const locker = processes.spawn<LockerEvent>(LOCKER, {
+    ZK_CONNECT: zk.connectString,
+    SESSION_TIMEOUT: '2000',
+    ...env,
   });
-  const events: Locker['events'] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as Locker['events'][number]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const locker: Locker = { child, events, exited, killed: false };
-  running.push(locker);
-  return locker;
-}
-
-/** Bounded wait for every process to exit; returns their exit codes. */
-async function allExited(lockers: readonly Locker[], timeoutMs: number): Promise<(number | null)[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`processes still running after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.all(lockers.map((l) => l.exited)), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return Object.assign(locker, { killed: false });
 }
 
 describe('lock across processes', () => {

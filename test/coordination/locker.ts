@@ -1,29 +1,22 @@
 /**
  * One lock contender in its own OS process, for the real-ZooKeeper tests. Prints one JSON line per event:
- *   {"ev":"waiting"} / {"ev":"acquired","token":n}   lock transitions
+ *   {"ev":"acquired","token":n} / {"ev":"releasing"}  a turn under the lock starts / ends
  *   {"ev":"wake","type":"deleted"}                     a watch notification from a get() watch (waiters'
  *                                                      only: the lock's waits read with getData)
  *   {"ev":"wrote","value":n}                           after an increment of the counter landed
- *   {"ev":"done"}                                      all increments done (then it closes and exits)
+ *   {"ev":"done"}                                      all increments done (then it closes and exits 0)
+ *   {"ev":"error","message":".."}                      then it exits 1
  *
  * env: ZK_CONNECT, LOCK (path), COUNTER (path, optional), COUNT (increments, default 1),
  *      HOLD_MS (time to hold the lock per turn, default 0), SESSION_TIMEOUT (default 3000),
  *      TYPE (exclusive | read | write).
  */
-import { connect } from '../../src/index.js';
 import { acquire } from '../../src/recipes/acquire.js';
 import type { LockHandle } from '../../src/recipes/hold.js';
 import type { Watcher } from '../../src/transport/port.js';
+import { connectFromEnv, env, run, say, sleep } from './worker-io.js';
 
-const say = (event: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ ...event, t: performance.timeOrigin + performance.now() })}\n`);
-};
-const env = (name: string, fallback?: string): string => process.env[name] ?? fallback!;
-
-const client = connect(env('ZK_CONNECT'), {
-  sessionTimeout: Number(env('SESSION_TIMEOUT', '3000')),
-  connectionTimeout: 30_000,
-});
+const client = connectFromEnv(3_000);
 // Count the notifications of get() watches: the lock's waiters read their predecessor with getData.
 const get = client.get.bind(client);
 client.get = ((path: string, options: { watch?: Watcher } = {}) => {
@@ -36,7 +29,6 @@ const lockPath = env('LOCK');
 const counter = process.env['COUNTER'];
 const count = Number(env('COUNT', '1'));
 const holdMs = Number(env('HOLD_MS', '0'));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function turn(): Promise<void> {
   const handle: LockHandle = await acquire(client, lockPath, {
@@ -64,10 +56,4 @@ async function main(): Promise<void> {
   await client.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    say({ ev: 'error', message: String(error) });
-    process.exit(1);
-  },
-);
+run(main);

@@ -4,46 +4,32 @@
  * delivered, never held by two live consumers at once, FIFO per producer), and at-most-once (no item
  * delivered twice).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, sleep, zkSuite } from '../support/fixture.js';
+import { workerPool, type WorkerProcess } from '../support/processes.js';
 
 const zk = zkSuite({ tickTime: 500 });
-const WORKER = fileURLToPath(new URL('./queue-worker.ts', import.meta.url));
+const WORKER = new URL('./queue-worker.ts', import.meta.url);
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly events: { ev: string; item?: string; t: number }[];
-  readonly exited: Promise<number | null>;
-  killedAt: number | undefined;
+interface QueueEvent {
+  ev: string;
+  item?: string;
+  t: number;
 }
+type Worker = WorkerProcess<QueueEvent> & { killedAt: number | undefined };
 const now = (): number => performance.timeOrigin + performance.now();
 
-const running: Worker[] = [];
-afterEach(async () => {
-  for (const w of running.splice(0)) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-    const timer = setTimeout(() => w.child.kill('SIGKILL'), 5_000);
-    await w.exited;
-    clearTimeout(timer);
-  }
-});
+// SIGTERM first: a consumer then closes its session.
+const processes = workerPool({ termGraceMs: 5_000 });
+afterEach(() => processes.stopAll());
 
 function worker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, ZK_CONNECT: zk.connectString, QUEUE: `${zk.root}/q`, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const w = processes.spawn<QueueEvent>(WORKER, {
+    ZK_CONNECT: zk.connectString,
+    QUEUE: `${zk.root}/q`,
+    ...env,
   });
-  const events: Worker['events'] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as Worker['events'][number]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const w: Worker = { child, events, exited, killedAt: undefined };
-  running.push(w);
-  return w;
+  return Object.assign(w, { killedAt: undefined });
 }
 
 const producers = (n: number, count: number): Worker[] =>

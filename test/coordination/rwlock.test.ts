@@ -6,68 +6,26 @@
  * them: a writer never sees another marker, a reader never sees a writer's, and readers do see each
  * other's (they really share).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, zkSuite } from '../support/fixture.js';
+import { workerPool } from '../support/processes.js';
+import { goTogether, heldBy, spawnHolder, type Held, type Holder } from './holders.js';
 
 const zk = zkSuite({ tickTime: 500 });
-const WORKER = fileURLToPath(new URL('./rw-worker.ts', import.meta.url));
+const WORKER = new URL('./rw-worker.ts', import.meta.url);
 
-interface Held {
-  ev: 'held';
+interface HeldTurn extends Held {
   turn: number;
-  token: number;
-  saw: string[];
-  sawEnd: string[];
   before: number;
   after: number;
 }
-interface Worker {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly events: ({ ev: string; message?: string; t: number } | (Held & { t: number }))[];
-  readonly exited: Promise<number | null>;
-}
 
-const running: Worker[] = [];
-afterEach(async () => {
-  for (const w of running.splice(0)) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-});
+const processes = workerPool();
+afterEach(() => processes.stopAll());
 
-function worker(id: string, env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, ZK_CONNECT: zk.connectString, ID: id, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const events: Worker['events'] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as Worker['events'][number]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const w: Worker = { id, child, events, exited };
-  running.push(w);
-  return w;
-}
-
-/** Bounded wait for every process to exit; returns their exit codes. */
-async function allExited(workers: readonly Worker[], timeoutMs: number): Promise<(number | null)[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`processes still running after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.all(workers.map((w) => w.exited)), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const turnsOf = (w: Worker): Held[] => w.events.filter((e): e is Held & { t: number } => e.ev === 'held');
+const worker = (id: string, env: Record<string, string>): Holder<HeldTurn> =>
+  spawnHolder(processes, WORKER, id, { ZK_CONNECT: zk.connectString, ...env });
+const turnsOf = (w: Holder<HeldTurn>): HeldTurn[] => heldBy(w);
 
 describe('read/write lock across processes', () => {
   it('3 writers and 5 readers x 6 turns: writers alone, readers never with a writer, readers together', async () => {
@@ -80,15 +38,7 @@ describe('read/write lock across processes', () => {
     const readers = [0, 1, 2, 3, 4].map((i) => worker(`${i}`, { ...common, ROLE: 'read', HOLD_MS: '15' }));
     const all = [...writers, ...readers];
     // Everyone connected before anyone contends: the lock is contended from the first turn.
-    await eventually(
-      () => expect(all.every((w) => w.events.some((e) => e.ev === 'ready'))).toBe(true),
-      60_000,
-      50,
-    );
-    const started = performance.now();
-    await admin.create(go!);
-    const codes = await allExited(all, 120_000);
-    const elapsed = performance.now() - started;
+    const { codes, elapsed } = await goTogether(admin, go!, all, 120_000);
     expect(all.flatMap((w) => w.events.filter((e) => e.ev === 'error'))).toEqual([]);
     expect(codes).toEqual(Array(8).fill(0));
 

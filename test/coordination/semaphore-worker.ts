@@ -14,31 +14,14 @@
  *      SESSION_TIMEOUT (default 6000).
  */
 import { Subscription } from 'rxjs';
-import { connect } from '../../src/index.js';
 import { semaphore } from '../../src/recipes/semaphore.js';
+import { connectFromEnv, env, holdMarked, runTurns, say, sleep } from './worker-io.js';
 
-const say = (event: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ ...event, t: performance.timeOrigin + performance.now() })}\n`);
-};
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-const client = connect(env('ZK_CONNECT'), {
-  sessionTimeout: Number(env('SESSION_TIMEOUT', '6000')),
-  connectionTimeout: 30_000,
-});
+const client = connectFromEnv(6_000);
 const sem = env('SEM');
 const leases = Number(env('LEASES'));
-const holders = env('HOLDERS');
-const marker = `${holders}/h-${env('ID')}`;
 const rounds = Number(env('ROUNDS', '5'));
 const holdMs = Number(env('HOLD_MS', '20'));
-
-const listHolders = async (): Promise<string[]> => (await client.children(holders)).children.sort();
 
 /** One round: acquire a lease, hold it with our marker up, release. */
 const round = (n: number): Promise<void> =>
@@ -61,12 +44,10 @@ const round = (n: number): Promise<void> =>
           if (o.type !== 'acquired' || holding) return;
           holding = true;
           void (async () => {
-            await client.create(marker, '', { mode: 'ephemeral' });
-            const saw = await listHolders();
-            await sleep(holdMs + Math.random() * holdMs);
-            const sawEnd = await listHolders();
             // Our marker goes before the lease does: the markers can only over-report overlap.
-            await client.delete(marker);
+            const { saw, sawEnd } = await holdMarked(client, 'h', () =>
+              sleep(holdMs + Math.random() * holdMs),
+            );
             if (done) return;
             say({ ev: 'held', round: n, token: o.token, saw, sawEnd });
             finish();
@@ -78,23 +59,4 @@ const round = (n: number): Promise<void> =>
     );
   });
 
-async function main(): Promise<void> {
-  await client.exists(holders);
-  say({ ev: 'ready' });
-  const go = env('GO');
-  while (!(await client.exists(go))) await sleep(10);
-  for (let i = 0; i < rounds; i++) {
-    await round(i);
-    await sleep(Math.random() * 10);
-  }
-  say({ ev: 'done' });
-  await client.close();
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    say({ ev: 'error', message: String(error) });
-    process.exit(1);
-  },
-);
+runTurns(client, rounds, 10, round);

@@ -6,57 +6,27 @@
  * ZooKeeper the witness: each holder puts an ephemeral marker under `holders/` while it holds a lease
  * and lists them; no holder ever sees more markers than leases, and some see exactly that many.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ZkClient } from '../../src/index.js';
 import { SemaphoreLimitError } from '../../src/recipes/coordination-errors.js';
 import { semaphore } from '../../src/recipes/semaphore.js';
 import { eventually, zkSuite } from '../support/fixture.js';
+import { workerPool } from '../support/processes.js';
+import { goTogether, heldBy, spawnHolder, type Held, type Holder } from './holders.js';
 
 const zk = zkSuite();
-const WORKER = fileURLToPath(new URL('./semaphore-worker.ts', import.meta.url));
+const WORKER = new URL('./semaphore-worker.ts', import.meta.url);
 
-interface Held {
-  ev: 'held';
+interface HeldRound extends Held {
   round: number;
-  token: number;
-  saw: string[];
-  sawEnd: string[];
-}
-interface Worker {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly events: ({ ev: string; message?: string; t: number } | (Held & { t: number }))[];
-  readonly exited: Promise<number | null>;
 }
 
-const running: Worker[] = [];
-afterEach(async () => {
-  for (const w of running.splice(0)) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
-});
+const processes = workerPool();
+afterEach(() => processes.stopAll());
 
-function worker(id: string, env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, ZK_CONNECT: zk.connectString, ID: id, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const events: Worker['events'] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as Worker['events'][number]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const w: Worker = { id, child, events, exited };
-  running.push(w);
-  return w;
-}
-
-const heldBy = (w: Worker): Held[] => w.events.filter((e): e is Held & { t: number } => e.ev === 'held');
+const worker = (id: string, env: Record<string, string>): Holder<HeldRound> =>
+  spawnHolder(processes, WORKER, id, { ZK_CONNECT: zk.connectString, ...env });
 
 /** Rejects after `ms` (and clears its timer when `work` settles first). */
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -162,15 +132,7 @@ describe('semaphore against ZooKeeper', () => {
       worker(`${i}`, { SEM: sem!, HOLDERS: holders!, GO: go!, LEASES: '3', ROUNDS: '6', HOLD_MS: '20' }),
     );
     // Everyone connected before anyone contends: the leases are contended from the first round.
-    await eventually(
-      () => expect(workers.every((w) => w.events.some((e) => e.ev === 'ready'))).toBe(true),
-      60_000,
-      50,
-    );
-    const started = performance.now();
-    await admin.create(go!);
-    const codes = await within(120_000, 'the processes', Promise.all(workers.map((w) => w.exited)));
-    const elapsed = performance.now() - started;
+    const { codes, elapsed } = await goTogether(admin, go!, workers, 120_000);
     expect(workers.flatMap((w) => w.events.filter((e) => e.ev === 'error'))).toEqual([]);
     expect(codes).toEqual(Array(6).fill(0));
     const sightings = workers.flatMap((w) =>
