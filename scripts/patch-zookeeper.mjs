@@ -24,12 +24,13 @@
 //    after every socket event: several syscalls and file reads per request and per reply. The patched
 //    binding sets the resolution delay to -1: names are resolved when connecting (and after a
 //    connection loss), as the Java client does, not on every request.
-// 7. Another cost: after every socket event the binding stopped and restarted its libuv poll handle,
-//    an epoll_ctl DEL and ADD each time. The patched binding keeps the poll running while the socket
-//    and the interest (read, write) stay the same.
-//    With 6 and 7, a request costs ~6 syscalls instead of ~18 (strace), an exists() round trip dropped
-//    from ~375 to ~180 us here, and 8 contenders on one lock went from ~850 to ~1,250 acquisitions/s
-//    (bench/lock.ts; the raw-handle floors moved as much: they use the same binding).
+//    An exists() round trip dropped from ~375 to ~180 us here, and 8 contenders on one lock went from
+//    ~850 to ~1,250 acquisitions/s (bench/lock.ts; the raw-handle floors moved as much: same binding).
+//    (Not patched: the binding also stops and restarts its libuv poll after every socket event, an
+//    epoll DEL and ADD. Keeping the poll running broke reconnection: a new socket often gets the old
+//    one's fd number, epoll had dropped the closed one, and the client went deaf until a timer woke
+//    it: in test/ensemble.test.ts the pause after a leader kill went from 3.4 s to 6.8 s, and once
+//    past the operations' retries.)
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,39 +45,6 @@ const patches = [
       '            return false;\n        }\n' +
       '        zoo_set_servers_resolution_delay(zhandle, -1); /* rxzk: resolve hosts on connect only */\n' +
       '        Ref();\n',
-  },
-  {
-    marker: '/* rxzk: keep poll */',
-    find:
-      '        int rc = zookeeper_interest(zhandle, &fd, &interest, &tv);\n\n' +
-      '        if (zk_io && uv_is_active((uv_handle_t*) zk_io)) {\n' +
-      '            uv_poll_stop(zk_io);\n' +
-      '        }\n',
-    replace:
-      '        int rc = zookeeper_interest(zhandle, &fd, &interest, &tv);\n\n' +
-      '        /* rxzk: keep poll: the same socket and interest need no stop and start (an epoll DEL and ADD) */\n' +
-      '        int rxzk_wanted = (interest & ZOOKEEPER_READ ? UV_READABLE : 0) | (interest & ZOOKEEPER_WRITE ? UV_WRITABLE : 0);\n' +
-      '        bool rxzk_keep = !rc && zk_io && fd != -1 && fd == oldFd && rxzk_wanted == rxzk_events\n' +
-      '            && uv_is_active((uv_handle_t*) zk_io);\n' +
-      '        if (zk_io && uv_is_active((uv_handle_t*) zk_io) && !rxzk_keep) {\n' +
-      '            uv_poll_stop(zk_io);\n' +
-      '            rxzk_events = -1;\n' +
-      '        }\n',
-  },
-  {
-    marker: '/* rxzk: poll started */',
-    find: '        uv_poll_start(zk_io, events, &zk_io_cb);\n',
-    replace:
-      '        if (!rxzk_keep) { /* rxzk: poll started */\n' +
-      '            uv_poll_start(zk_io, events, &zk_io_cb);\n' +
-      '            rxzk_events = events;\n' +
-      '        }\n',
-  },
-  {
-    marker: '/* rxzk: poll events */',
-    find: '    int interest;\n    timeval tv;\n',
-    replace:
-      '    int interest;\n    int rxzk_events = -1; /* rxzk: poll events: what zk_io polls for, -1 when stopped */\n    timeval tv;\n',
   },
   {
     marker: '/* rxzk: forget closed handle */',
