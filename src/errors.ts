@@ -186,8 +186,17 @@ export class DataTooLargeError extends InvalidArgumentError {
 
 function describe(value: unknown): string {
   if (value === undefined) return '';
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : printable(value);
   return ` (got ${text.length > 80 ? `${text.slice(0, 77)}...` : text})`;
+}
+
+/** String(value), or its type tag for what cannot be converted (a null-prototype object, a throwing toString). */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /** Errors worth retrying on the same or a new session: the request may not have reached the server. */

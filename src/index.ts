@@ -11,7 +11,7 @@ export { isValidTransition } from './session/state.js';
 export type { Logger } from './session/logger.js';
 export type { RetryPolicy } from './session/retry.js';
 export { defaultRetryPolicy } from './session/retry.js';
-export { validatePath, pathProblem, MAX_DATA_BYTES, MAX_TTL_MS } from './session/validate.js';
+export { validatePath, pathProblem, MAX_DATA_BYTES, MAX_PATH_BYTES, MAX_TTL_MS } from './session/validate.js';
 export { PROTECTED_PREFIX } from './session/create.js';
 
 // Znode streams

@@ -37,7 +37,7 @@ export function configUpdates$<T>(
   decoder: (text: string, node: NodeData) => T,
 ): Observable<ConfigUpdate<T>> {
   validatePath(path);
-  if (typeof decoder !== 'function') throw new InvalidArgumentError('decode', 'must be a function', decoder);
+  if (typeof decoder !== 'function') throw new InvalidArgumentError('decoder', 'must be a function', decoder);
   return data$(client, path).pipe(
     decode(decoder),
     map((d): ConfigUpdate<T> => {

@@ -2,6 +2,7 @@
  * config$(): the last valid value of a configuration node.
  */
 import { filter, map, tap, type Observable } from 'rxjs';
+import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import type { DecodeError } from '../streams/decode.js';
 import type { NodeData } from '../streams/types.js';
@@ -37,8 +38,15 @@ export function config$<T>(
   decoder: (text: string, node: NodeData) => T,
   options: ConfigOptions<T> = {},
 ): Observable<T> {
+  const updates = configUpdates$(client, path, decoder);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'must be an object', options);
+  }
+  if (options.onInvalid !== undefined && typeof options.onInvalid !== 'function') {
+    throw new InvalidArgumentError('options.onInvalid', 'must be a function', options.onInvalid);
+  }
   const hasDefault = 'default' in options;
-  return configUpdates$(client, path, decoder).pipe(
+  return updates.pipe(
     tap((u) => {
       if (u.type === 'invalid') options.onInvalid?.(u.error);
     }),

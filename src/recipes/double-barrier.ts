@@ -52,7 +52,13 @@ export function doubleBarrier(
   if (options.leave === undefined || options.leave === null) {
     throw new InvalidArgumentError('options.leave', 'must be a Promise or an Observable');
   }
-  const leave$ = isObservable(options.leave) ? options.leave : from(options.leave);
+  let leave$: Observable<unknown>;
+  try {
+    leave$ = isObservable(options.leave) ? options.leave : from(options.leave);
+  } catch {
+    // from() throws a TypeError for what is no ObservableInput (a number, a plain object).
+    throw new InvalidArgumentError('options.leave', 'must be a Promise or an Observable', options.leave);
+  }
   return new Observable<DoubleBarrierState>((subscriber) => {
     let active = true;
     let left = false;

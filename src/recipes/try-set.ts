@@ -1,9 +1,9 @@
 /**
  * trySet(): compare-and-set of a shared counter.
  */
-import { BadVersionError, NodeExistsError, NoNodeError } from '../errors.js';
+import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath, validateVersion } from '../session/validate.js';
+import { validatePath } from '../session/validate.js';
 import { encodeCount, validateCount } from './counter-bytes.js';
 
 /**
@@ -23,13 +23,37 @@ export async function trySet(
 ): Promise<boolean> {
   validatePath(path);
   const bytes = encodeCount(validateCount(value, 'value'));
+  const version = expected === null ? undefined : validateExpected(expected);
   try {
-    if (expected === null) await client.create(path, bytes, { createParents: true });
-    else await client.set(path, bytes, validateVersion(expected.version, 'expected.version'));
+    if (version === undefined) await client.create(path, bytes, { createParents: true });
+    else await client.set(path, bytes, version);
     return true;
   } catch (error) {
     if (error instanceof BadVersionError || error instanceof NodeExistsError || error instanceof NoNodeError)
       return false;
     throw error;
   }
+}
+
+/**
+ * The version to compare with. Never -1 ("any version"): that would make the compare-and-set a blind
+ * write, and a missing `version` (a wrong object) must not turn into one either.
+ */
+function validateExpected(expected: unknown): number {
+  if (typeof expected !== 'object' || expected === null) {
+    throw new InvalidArgumentError(
+      'expected',
+      'must be null (create) or { version } from count$ or trySet',
+      expected,
+    );
+  }
+  const { version } = expected as { version?: unknown };
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > 0x7fff_ffff) {
+    throw new InvalidArgumentError(
+      'expected.version',
+      'must be a node version: an integer from 0 to 2^31-1',
+      version,
+    );
+  }
+  return version;
 }

@@ -25,6 +25,8 @@ export async function uniqueName(
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('/')) {
     throw new InvalidArgumentError('prefix', 'must be a non-empty string without a slash', prefix);
   }
+  // The prefix becomes part of a path: its characters follow the path rules, named as the prefix's.
+  validatePath(joinPath(path, prefix), 'prefix', true);
   // Protected (the default for sequential modes): a create whose reply is lost is found, not repeated.
   const created = await client.create(joinPath(path, prefix), '', {
     mode: 'persistent-sequential',

@@ -30,6 +30,15 @@ export async function updateConfig<T>(
 ): Promise<{ value: T; version: number }> {
   validatePath(path);
   if (typeof update !== 'function') throw new InvalidArgumentError('update', 'must be a function', update);
+  // Checked before the first read: a codec that is no function would fail only after it.
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'must be an object with decode and encode', options);
+  }
+  for (const name of ['decode', 'encode'] as const) {
+    if (typeof options[name] !== 'function') {
+      throw new InvalidArgumentError(`options.${name}`, 'must be a function', options[name]);
+    }
+  }
   const attempts = options.attempts ?? 10;
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new InvalidArgumentError('options.attempts', 'must be an integer >= 1', attempts);

@@ -3,7 +3,7 @@
  */
 import { asyncScheduler, firstValueFrom, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { ClosedError, InvalidArgumentError, isRetryable } from '../errors.js';
-import { nativeTransport, type NativeLogLevel } from '../transport/native.js';
+import { nativeTransport, validateNativeLogLevel, type NativeLogLevel } from '../transport/native.js';
 import type { AuthInfo, Transport, TransportHandle, Watcher } from '../transport/port.js';
 import { isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
 import { Connection } from './connection.js';
@@ -15,8 +15,11 @@ import { backoffDelay, retryPolicy, type RetryPolicy } from './retry.js';
 import { WatchTable, type WatchKind } from './watches.js';
 import type { SessionState } from './state.js';
 import {
+  validateBoolean,
   validateData,
+  validateFunction,
   validateMode,
+  validateOptions,
   validatePath,
   requestOverhead,
   validatePositiveInt,
@@ -83,6 +86,7 @@ export class ZkClient {
     readonly connectString: string,
     options: ConnectOptions = {},
   ) {
+    validateConnectOptions(options);
     const scheduler = options.scheduler ?? asyncScheduler;
     const embedded = embeddedTarget(connectString);
     const slash = connectString.indexOf('/');
@@ -92,8 +96,7 @@ export class ZkClient {
         ? ''
         : connectString.slice(slash);
     const auth = [...(options.auth ?? [])];
-    auth.forEach((a, i) => validateAuth(a.scheme, a.credentials, `options.auth[${i}]`));
-    this.retry = retryPolicy(options.retry);
+    this.retry = retryPolicy(options.retry, 'options.retry');
     this.scheduler = scheduler;
     this.connection = new Connection({
       // The memory engine reads the chroot from what follows the first '/', as the C client does.
@@ -109,7 +112,7 @@ export class ZkClient {
         options.transport ??
         (embedded
           ? embeddedServer(embedded.name).transport
-          : nativeTransport({ nativeLogLevel: options.nativeLogLevel ?? 'off' })),
+          : nativeTransport({ nativeLogLevel: options.nativeLogLevel })),
       scheduler,
       logger: options.logger ?? silentLogger,
     });
@@ -138,10 +141,24 @@ export class ZkClient {
    */
   create(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<string> {
     return rejecting(() => {
+      validateOptions(options);
       const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
       validatePath(path, 'path', isSequential(mode));
       const bytes = validateData(data);
       const ttl = validateTtl(mode, options.ttl, 'options.ttl');
+      const { createParents } = options;
+      if (
+        createParents !== undefined &&
+        typeof createParents !== 'boolean' &&
+        createParents !== 'container'
+      ) {
+        throw new InvalidArgumentError(
+          'options.createParents',
+          "must be true, false or 'container'",
+          createParents,
+        );
+      }
+      validateBoolean(options.protect, 'options.protect');
       const protect = options.protect ?? isSequential(mode);
       const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
       validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined));
@@ -151,12 +168,7 @@ export class ZkClient {
         mode,
         ttl,
         protect,
-        parents:
-          options.createParents === 'container'
-            ? 'container'
-            : options.createParents
-              ? 'persistent'
-              : undefined,
+        parents: createParents === 'container' ? 'container' : createParents ? 'persistent' : undefined,
       } as const;
       return this.track(() =>
         createNode(
@@ -171,7 +183,7 @@ export class ZkClient {
   get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
     // Not an async function: reads are the streams' hot path, and the extra promise layer shows.
     // Bad input still rejects (never throws), as from every other operation.
-    const invalid = invalidPath(path);
+    const invalid = invalidRead(path, options);
     if (invalid) return Promise.reject(invalid);
     return this.read((h) => this.watched(h, 'data', path, options.watch, (w) => h.get(path, w)));
   }
@@ -199,7 +211,8 @@ export class ZkClient {
   /** The Stat, or null when the node does not exist (then the watch fires on its creation). */
   exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
     return rejecting(() => {
-      validatePath(path);
+      const invalid = invalidRead(path, options);
+      if (invalid) throw invalid;
       const watch = options.watch;
       return this.read(async (h) => {
         this.watches.use(h);
@@ -224,7 +237,7 @@ export class ZkClient {
 
   /** Child names (in the server's order) and the parent's Stat. Rejects with NoNodeError for a missing parent. */
   children(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
-    const invalid = invalidPath(path);
+    const invalid = invalidRead(path, options);
     if (invalid) return Promise.reject(invalid);
     return this.read((h) => this.watched(h, 'child', path, options.watch, (w) => h.children(path, w)));
   }
@@ -234,6 +247,7 @@ export class ZkClient {
    * path's watch, the watch is removed from the server too (on a patched binding).
    */
   unwatch(watcher: Watcher): void {
+    validateFunction(watcher, 'watcher');
     this.watches.unwatch(watcher);
   }
 
@@ -329,7 +343,7 @@ export class ZkClient {
   /** Adds credentials to this session, and to every later session of this client. */
   addAuth(scheme: string, credentials: string): Promise<void> {
     return rejecting(() => {
-      validateAuth(scheme, credentials, 'auth');
+      validateAuth(scheme, credentials, '');
       this.connection.addAuth({ scheme, credentials });
       return this.read((h) => h.addAuth({ scheme, credentials }));
     });
@@ -431,10 +445,12 @@ function rejecting<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The error validatePath would throw, or undefined. */
-function invalidPath(path: string): Error | undefined {
+/** The error a read's path or options (an object, its `watch` a function) are refused with, or undefined. */
+function invalidRead(path: string, options: WatchOptions): Error | undefined {
   try {
     validatePath(path);
+    validateOptions(options);
+    validateFunction(options.watch, 'options.watch', true);
     return undefined;
   } catch (error) {
     return error as Error;
@@ -444,13 +460,65 @@ function invalidPath(path: string): Error | undefined {
 /** A GUID-shaped stand-in: protected names have the same length whatever the GUID. */
 const PROTECTION_SAMPLE = '00000000-0000-0000-0000-000000000000';
 
-function validateAuth(scheme: unknown, credentials: unknown, argument: string): void {
+/** `prefix` names where the pair comes from: '' for addAuth's arguments, `options.auth[0].` for connect's. */
+function validateAuth(scheme: unknown, credentials: unknown, prefix: string): void {
   if (typeof scheme !== 'string' || scheme.length === 0) {
-    throw new InvalidArgumentError(`${argument}.scheme`, 'must be a non-empty string', scheme);
+    throw new InvalidArgumentError(`${prefix}scheme`, 'must be a non-empty string', scheme);
   }
   if (typeof credentials !== 'string') {
-    throw new InvalidArgumentError(`${argument}.credentials`, 'must be a string');
+    throw new InvalidArgumentError(`${prefix}credentials`, 'must be a string');
   }
+}
+
+/**
+ * connect()'s options, each checked before anything is opened: a value of the wrong type would
+ * otherwise surface later as a TypeError inside a timer or an event, far from the call.
+ */
+function validateConnectOptions(options: ConnectOptions): void {
+  validateOptions(options);
+  if (options.auth !== undefined) {
+    if (!Array.isArray(options.auth)) {
+      throw new InvalidArgumentError(
+        'options.auth',
+        'must be an array of { scheme, credentials }',
+        options.auth,
+      );
+    }
+    options.auth.forEach((a: unknown, i) => {
+      if (typeof a !== 'object' || a === null) {
+        throw new InvalidArgumentError(`options.auth[${i}]`, 'must be an object { scheme, credentials }', a);
+      }
+      const { scheme, credentials } = a as AuthInfo;
+      validateAuth(scheme, credentials, `options.auth[${i}].`);
+    });
+  }
+  validateBoolean(options.reconnect, 'options.reconnect');
+  if (options.logger !== undefined) {
+    validateOptions(options.logger, 'options.logger');
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      validateFunction(options.logger[level], `options.logger.${level}`, true);
+    }
+  }
+  const { scheduler, transport } = options as Record<string, unknown>;
+  if (scheduler !== undefined && !hasMethods(scheduler, 'now', 'schedule')) {
+    throw new InvalidArgumentError(
+      'options.scheduler',
+      'must be an RxJS scheduler (now, schedule)',
+      scheduler,
+    );
+  }
+  if (transport !== undefined && !hasMethods(transport, 'open')) {
+    throw new InvalidArgumentError('options.transport', 'must be a Transport (open)', transport);
+  }
+  validateNativeLogLevel(options.nativeLogLevel);
+}
+
+function hasMethods(value: unknown, ...names: string[]): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+  );
 }
 
 function validateAcl(acl: Acl, argument: string): void {

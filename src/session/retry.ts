@@ -22,16 +22,21 @@ export const defaultRetryPolicy: RetryPolicy = {
   jitter: 0.2,
 };
 
-export function retryPolicy(options: Partial<RetryPolicy> = {}): RetryPolicy {
+/** The policy `options` ask for, over the defaults; `argument` names them in errors. */
+export function retryPolicy(options: Partial<RetryPolicy> = {}, argument = 'retry'): RetryPolicy {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(argument, 'must be an object', options);
+  }
   const policy = { ...defaultRetryPolicy, ...options };
   const checks: [keyof RetryPolicy, boolean][] = [
     ['maxRetries', Number.isInteger(policy.maxRetries) && policy.maxRetries >= 0],
     ['baseDelay', Number.isFinite(policy.baseDelay) && policy.baseDelay >= 0],
     ['maxDelay', Number.isFinite(policy.maxDelay) && policy.maxDelay >= policy.baseDelay],
-    ['jitter', policy.jitter >= 0 && policy.jitter <= 1],
+    // A type check first: comparisons would take '0.5' or true as numbers.
+    ['jitter', typeof policy.jitter === 'number' && policy.jitter >= 0 && policy.jitter <= 1],
   ];
   for (const [name, ok] of checks) {
-    if (!ok) throw new InvalidArgumentError(`retry.${name}`, 'is out of range', policy[name]);
+    if (!ok) throw new InvalidArgumentError(`${argument}.${name}`, 'is out of range', policy[name]);
   }
   return policy;
 }

@@ -9,6 +9,8 @@
  *   lost        -> connected | closed          (connected carries the new sessionId)
  *   closed      (terminal; the stream completes)
  */
+import { InvalidArgumentError } from '../errors.js';
+
 export type SessionState =
   | { readonly type: 'connecting' }
   /** A new session: the first one, or the one opened after `lost`. */
@@ -34,9 +36,21 @@ const allowed: Record<SessionStateType, readonly SessionStateType[]> = {
   closed: [],
 };
 
-/** Whether `to` may follow `from`. The client never emits a transition for which this is false. */
+/**
+ * Whether `to` may follow `from`. The client never emits a transition for which this is false. A name
+ * that is no state type is an InvalidArgumentError (naming `from` or `to`), not a false.
+ */
 export function isValidTransition(from: SessionStateType, to: SessionStateType): boolean {
+  validateStateType(from, 'from');
+  validateStateType(to, 'to');
   return allowed[from].includes(to);
+}
+
+function validateStateType(type: unknown, argument: string): void {
+  // Own keys only: 'toString' is no state.
+  if (typeof type !== 'string' || !Object.hasOwn(allowed, type)) {
+    throw new InvalidArgumentError(argument, `must be one of ${Object.keys(allowed).join(', ')}`, type);
+  }
 }
 
 /** True while operations can be sent: a session is established and its socket is up. */

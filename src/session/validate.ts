@@ -15,6 +15,13 @@ export const MAX_DATA_BYTES = MAX_REQUEST_BYTES;
 /** The server's largest TTL: its ephemeralOwner encoding keeps 40 bits for it (EphemeralType.TTL). */
 export const MAX_TTL_MS = 0xff_ffff_ffff;
 
+/**
+ * The longest path (UTF-8 bytes) a request can carry: ZooKeeper has no path length rule of its own, but
+ * drops the connection on any request above jute.maxbuffer, and a read would then be retried forever.
+ * 1 KiB is left for the request's header, data length, ACL and flags, and a chroot.
+ */
+export const MAX_PATH_BYTES = MAX_REQUEST_BYTES - 1024;
+
 /** The rule a path breaks, or `undefined` when ZooKeeper accepts it. */
 export function pathProblem(path: unknown, sequential = false): string | undefined {
   if (typeof path !== 'string') return 'must be a string';
@@ -50,6 +57,10 @@ export function pathProblem(path: unknown, sequential = false): string | undefin
     ) {
       return `must not contain the character U+${c.toString(16).toUpperCase().padStart(4, '0')} (at ${i})`;
     }
+  }
+  // Valid path characters take at most 3 UTF-8 bytes: only a long path is measured.
+  if (full.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(full, 'utf8') > MAX_PATH_BYTES) {
+    return `must be at most ${MAX_PATH_BYTES} bytes in UTF-8 (the server drops larger requests)`;
   }
   return undefined;
 }
@@ -140,4 +151,26 @@ export function validatePositiveInt(value: unknown, argument: string): number {
     throw new InvalidArgumentError(argument, 'must be a positive integer', value);
   }
   return value;
+}
+
+/** An options object (`undefined`: the defaults). Bad input from JavaScript callers is named, not a TypeError. */
+export function validateOptions<T extends object>(options: T | undefined, argument = 'options'): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(argument, 'must be an object', options);
+  }
+  return options;
+}
+
+/** A callback; `undefined` is allowed only when it is `optional`. */
+export function validateFunction(value: unknown, argument: string, optional = false): void {
+  if (optional && value === undefined) return;
+  if (typeof value !== 'function') throw new InvalidArgumentError(argument, 'must be a function', value);
+}
+
+/** An optional boolean flag. */
+export function validateBoolean(value: unknown, argument: string): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(argument, 'must be true or false', value);
+  }
 }

@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
+import { InvalidArgumentError } from '../errors.js';
 import type { NodeData } from './types.js';
 
 /** A decoded payload, or why it could not be decoded. Either way the stream goes on. */
@@ -30,6 +31,8 @@ export class DecodeError extends Error {
 export function decode<T>(
   decoder: (text: string, node: NodeData) => T,
 ): OperatorFunction<NodeData | null, Decoded<T> | null> {
+  // Checked here: a decoder that is no function would make every payload `{ ok: false }`, silently.
+  if (typeof decoder !== 'function') throw new InvalidArgumentError('decoder', 'must be a function', decoder);
   return map((node) => {
     if (node === null) return null;
     try {

@@ -81,10 +81,12 @@ export function treeEvents$(
   path: string,
   options: TreeOptions = {},
 ): Observable<TreeEvent> {
+  // Bad input throws here, at the call, as from every stream factory (not on subscribe).
+  const source = batches(client, path, options);
   return defer(() => {
     let first = true;
     let initialized = false;
-    return batches(client, path, options).pipe(
+    return source.pipe(
       mergeMap((batch) => {
         const out: TreeEvent[] = [];
         if (first) {
@@ -106,8 +108,13 @@ export function treeEvents$(
 
 function batches(client: ZkClient, path: string, options: TreeOptions): Observable<Batch> {
   validatePath(path);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'must be an object', options);
+  }
   const depth = options.depth ?? Infinity;
-  if (!(depth >= 0)) throw new InvalidArgumentError('options.depth', 'must be a number >= 0', depth);
+  if (typeof depth !== 'number' || !(depth >= 0) || (depth !== Infinity && !Number.isInteger(depth))) {
+    throw new InvalidArgumentError('options.depth', 'must be an integer >= 0 (or Infinity)', depth);
+  }
   return sharedStream(client, `tree:${depth}:${path}`, (sink) => {
     const subscription = treeSource(client, path, depth).subscribe(sink);
     return { stop: () => subscription.unsubscribe() };

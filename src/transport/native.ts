@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { errorFromCode, Code, ZkError } from '../errors.js';
+import { errorFromCode, Code, InvalidArgumentError, ZkError } from '../errors.js';
 import type { Acl, CreateMode, Stat, WatchEvent } from '../types.js';
 import type {
   AuthInfo,
@@ -144,11 +144,23 @@ function loadNative(): NativeCtor {
 
 /** The transport over the ZooKeeper C client. */
 export function nativeTransport(options: NativeTransportOptions = {}): Transport {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'must be an object', options);
+  }
+  const level = logLevels[validateNativeLogLevel(options.nativeLogLevel)];
   return {
     name: 'native',
-    open: (transportOptions, onEvent) =>
-      new NativeHandle(loadNative(), transportOptions, onEvent, logLevels[options.nativeLogLevel ?? 'off']),
+    open: (transportOptions, onEvent) => new NativeHandle(loadNative(), transportOptions, onEvent, level),
   };
+}
+
+/** @internal A log level of the C client (`undefined`: off). */
+export function validateNativeLogLevel(level: unknown, argument = 'options.nativeLogLevel'): NativeLogLevel {
+  if (level === undefined) return 'off';
+  if (typeof level !== 'string' || !Object.hasOwn(logLevels, level)) {
+    throw new InvalidArgumentError(argument, `must be one of ${Object.keys(logLevels).join(', ')}`, level);
+  }
+  return level as NativeLogLevel;
 }
 
 function toStat(s: NativeStat): Stat {

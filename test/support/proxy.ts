@@ -56,6 +56,11 @@ export interface ProxyStats {
   bytesToClient: number;
   /** Bytes swallowed by blackhole mode or after a cut, both directions. */
   bytesDropped: number;
+  /**
+   * Client requests seen, forwarded or not (a partition swallows them, but the client sent them): every
+   * framed request, the ConnectRequest of each connection included. By type: `requestsByType()`.
+   */
+  requests: number;
 }
 
 export interface CutEvent {
@@ -84,6 +89,8 @@ export interface ProxyListener extends ProxyControls {
   readonly connectString: string;
   readonly mode: ProxyMode;
   readonly stats: Readonly<ProxyStats>;
+  /** `stats.requests` by request type (`OpCode`; a ConnectRequest counts as `OpCode.createSession`). A copy. */
+  requestsByType(): Map<number, number>;
 }
 
 export interface ZkProxy extends ProxyControls {
@@ -95,6 +102,8 @@ export interface ZkProxy extends ProxyControls {
   readonly connectString: string;
   /** Summed over all listeners. */
   readonly stats: Readonly<ProxyStats>;
+  /** Client requests by type (`OpCode`), summed over all listeners. A copy. */
+  requestsByType(): Map<number, number>;
   /**
    * Arms a one-shot trigger: the next client request whose type is in `opCodes` (on any listener)
    * is forwarded to the server, then the client's connection is reset before any reply can reach
@@ -127,7 +136,14 @@ export class ClientFrameScanner {
   private cutPending = false;
   private lost = false;
 
-  constructor(private readonly shouldCut: (header: FrameHeader) => boolean) {}
+  /**
+   * `shouldCut` is asked about every request after the ConnectRequest; `onRequest`, when given, hears of
+   * every request, the ConnectRequest included (as type `OpCode.createSession`, xid 0).
+   */
+  constructor(
+    private readonly shouldCut: (header: FrameHeader) => boolean,
+    private readonly onRequest?: (header: FrameHeader) => void,
+  ) {}
 
   /** Frames completely seen so far, the ConnectRequest included. */
   get frames(): number {
@@ -173,8 +189,13 @@ export class ClientFrameScanner {
   private checkHeader(): void {
     if (this.headerChecked || this.bodyHave < 8) return;
     this.headerChecked = true;
-    if (this.framesDone === 0) return; // ConnectRequest: no header
+    if (this.framesDone === 0) {
+      // ConnectRequest: no header.
+      this.onRequest?.({ xid: 0, type: OpCode.createSession });
+      return;
+    }
     const header = { xid: this.headerBytes.readInt32BE(0), type: this.headerBytes.readInt32BE(4) };
+    this.onRequest?.(header);
     if (this.shouldCut(header)) this.cutPending = true;
   }
 
@@ -258,7 +279,10 @@ class Pair {
     readonly client: net.Socket,
     readonly upstream: net.Socket,
   ) {
-    this.scanner = new ClientFrameScanner((header) => this.listener.claimCut(header));
+    this.scanner = new ClientFrameScanner(
+      (header) => this.listener.claimCut(header),
+      (header) => this.listener.countRequest(header.type),
+    );
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
@@ -368,8 +392,10 @@ class Listener implements ProxyListener {
     bytesToServer: 0,
     bytesToClient: 0,
     bytesDropped: 0,
+    requests: 0,
   };
   readonly connectString: string;
+  private readonly byType = new Map<number, number>();
   private server: net.Server | undefined;
   private readonly pairs = new Set<Pair>();
   private closed = false;
@@ -418,6 +444,15 @@ class Listener implements ProxyListener {
   async refuse(): Promise<void> {
     this.mode = 'refuse';
     this.unlisten();
+  }
+
+  countRequest(type: number): void {
+    this.stats.requests++;
+    this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+  }
+
+  requestsByType(): Map<number, number> {
+    return new Map(this.byType);
   }
 
   claimCut(header: FrameHeader): boolean {
@@ -506,13 +541,29 @@ class Proxy implements ZkProxy {
   }
 
   get stats(): Readonly<ProxyStats> {
-    const sum: ProxyStats = { accepted: 0, active: 0, bytesToServer: 0, bytesToClient: 0, bytesDropped: 0 };
+    const sum: ProxyStats = {
+      accepted: 0,
+      active: 0,
+      bytesToServer: 0,
+      bytesToClient: 0,
+      bytesDropped: 0,
+      requests: 0,
+    };
     for (const { stats } of this.listeners) {
       sum.accepted += stats.accepted;
       sum.active += stats.active;
       sum.bytesToServer += stats.bytesToServer;
       sum.bytesToClient += stats.bytesToClient;
       sum.bytesDropped += stats.bytesDropped;
+      sum.requests += stats.requests;
+    }
+    return sum;
+  }
+
+  requestsByType(): Map<number, number> {
+    const sum = new Map<number, number>();
+    for (const listener of this.listeners) {
+      for (const [type, n] of listener.requestsByType()) sum.set(type, (sum.get(type) ?? 0) + n);
     }
     return sum;
   }
