@@ -39,25 +39,44 @@ const consumer = (mode: string, workMs = 0): Worker =>
 const all = (n: number, count: number): string[] =>
   Array.from({ length: n }, (_, p) => Array.from({ length: count }, (_, i) => `p${p}:${i}`)).flat();
 
-/** Each consumer's deliveries of items delivered once only, in order, are increasing per producer. */
-function expectFifoPerProducer(consumers: readonly Worker[], once: Set<string>): void {
+/**
+ * Each consumer's deliveries of items delivered once only, in order, are increasing per producer.
+ * `unseenRedeliveries`: how many items may have had an earlier holder that never reported it (a
+ * consumer killed between its claim and its 'got' report): such an item looks delivered once, and
+ * comes late. Each must have come after a kill (`killedAt`), and there are at most that many.
+ */
+function expectFifoPerProducer(
+  consumers: readonly Worker[],
+  once: Set<string>,
+  unseenRedeliveries = 0,
+  firstKill = Infinity,
+): void {
+  const late: string[] = [];
   for (const c of consumers) {
     const last = new Map<string, number>();
     for (const e of c.events) {
       if (e.ev !== 'got' || !once.has(e.item!)) continue;
       const [p, i] = e.item!.split(':') as [string, string];
-      expect(Number(i)).toBeGreaterThan(last.get(p) ?? -1);
-      last.set(p, Number(i));
+      if (Number(i) > (last.get(p) ?? -1)) last.set(p, Number(i));
+      else if (e.t > firstKill) late.push(`${e.item} after ${p}:${last.get(p)}`);
+      else
+        expect(Number(i), `${e.item} after ${p}:${last.get(p)}, before any kill`).toBeGreaterThan(
+          last.get(p)!,
+        );
     }
   }
+  expect(late.length, `out of order after a kill: ${late.join(', ')}`).toBeLessThanOrEqual(
+    unseenRedeliveries,
+  );
 }
 
 describe('queue across processes', () => {
   it('at-least-once: 4 producers x 1,000 items, 4 consumers SIGKILLed and restarted: all delivered, never two holders', async () => {
     const admin = zk.client();
     const made = producers(4, 1_000);
-    // 3 ms of work per item: a consumer holds an item most of the time, so the kills land on holders.
-    const consumers = [0, 1, 2, 3].map(() => consumer('at-least-once', 3));
+    // 10 ms of work per item: a consumer holds an item most of the time, so the kills land on holders
+    // (with 3 ms, a kill missed the hold about one time in three; all three missing would fail the run).
+    const consumers = [0, 1, 2, 3].map(() => consumer('at-least-once', 10));
     const started = now();
     // Kill a consumer while it holds an item (between got and acked), and start a new one; three times.
     for (let kill = 0; kill < 3; kill++) {
@@ -73,7 +92,7 @@ describe('queue across processes', () => {
       );
       victim.killedAt = now();
       victim.child.kill('SIGKILL');
-      consumers.push(consumer('at-least-once', 3));
+      consumers.push(consumer('at-least-once', 10));
     }
     await eventually(
       () => expect(made.every((p) => p.events.some((e) => e.ev === 'enqueued'))).toBe(true),
@@ -121,9 +140,13 @@ describe('queue across processes', () => {
         holds.set(item, [...(holds.get(item) ?? []), [t, c.killedAt ?? Infinity]]);
     }
     let redelivered = 0;
-    for (const spans of holds.values()) {
+    for (const [item, spans] of holds) {
       spans.sort((x, y) => x[0] - y[0]);
-      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+      for (let i = 1; i < spans.length; i++) {
+        expect(spans[i]![0], `${item} held twice: ${JSON.stringify(spans)}`).toBeGreaterThanOrEqual(
+          spans[i - 1]![1],
+        );
+      }
       redelivered += spans.length - 1;
     }
     // A killed consumer whose last report is 'got' died holding that item: the item went to another
@@ -133,7 +156,10 @@ describe('queue across processes', () => {
     for (const item of diedHolding)
       expect(holds.get(item)!.length >= 2 || !acked.has(item), `${item} held by its dead holder`).toBe(true);
     const once = new Set([...holds].filter(([, s]) => s.length === 1).map(([item]) => item));
-    expectFifoPerProducer(consumers, once);
+    // Each kill whose victim held no reported item may have taken an unreported claim with it.
+    const kills = consumers.filter((c) => c.killedAt !== undefined);
+    const firstKill = Math.min(...kills.map((c) => c.killedAt!));
+    expectFifoPerProducer(consumers, once, kills.length - diedHolding.length, firstKill);
     console.log(
       `at-least-once: 4,000 items, ${redelivered} redelivered, in ${elapsed.toFixed(0)} ms (incl. process start and 3 kills)`,
     );
