@@ -14,6 +14,11 @@ export interface WorkerProcess<E> {
   readonly child: ChildProcess;
   /** The events it reported so far, in order. */
   readonly events: E[];
+  /**
+   * When this process read each event (`performance.now()`, same index as `events`): one clock for
+   * every worker. The workers' own `t` come from clocks that disagree by a few ms between processes.
+   */
+  readonly receivedAt: number[];
   /** Its exit code (null when a signal ended it). */
   readonly exited: Promise<number | null>;
 }
@@ -29,11 +34,14 @@ export function spawnWorker<E>(command: Command, env: Record<string, string> = {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const events: E[] = [];
+  const receivedAt: number[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) events.push(JSON.parse(line) as E);
+    if (!line.startsWith('{')) return;
+    events.push(JSON.parse(line) as E);
+    receivedAt.push(performance.now());
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, events, exited };
+  return { child, events, receivedAt, exited };
 }
 
 export interface WorkerPool {
