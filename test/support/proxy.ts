@@ -384,16 +384,18 @@ class Pair {
   }
 }
 
+const zeroStats = (): ProxyStats => ({
+  accepted: 0,
+  active: 0,
+  bytesToServer: 0,
+  bytesToClient: 0,
+  bytesDropped: 0,
+  requests: 0,
+});
+
 class Listener implements ProxyListener {
   mode: ProxyMode = 'pass';
-  readonly stats: ProxyStats = {
-    accepted: 0,
-    active: 0,
-    bytesToServer: 0,
-    bytesToClient: 0,
-    bytesDropped: 0,
-    requests: 0,
-  };
+  readonly stats: ProxyStats = zeroStats();
   readonly connectString: string;
   private readonly byType = new Map<number, number>();
   private server: net.Server | undefined;
@@ -541,14 +543,7 @@ class Proxy implements ZkProxy {
   }
 
   get stats(): Readonly<ProxyStats> {
-    const sum: ProxyStats = {
-      accepted: 0,
-      active: 0,
-      bytesToServer: 0,
-      bytesToClient: 0,
-      bytesDropped: 0,
-      requests: 0,
-    };
+    const sum = zeroStats();
     for (const { stats } of this.listeners) {
       sum.accepted += stats.accepted;
       sum.active += stats.active;
