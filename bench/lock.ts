@@ -99,7 +99,7 @@ async function lockHandoff(a: ZkClient, b: ZkClient, path: string): Promise<numb
 async function floorChain(handles: readonly TransportHandle[], path: string): Promise<number> {
   const names: string[] = [];
   for (const h of handles) {
-    names.push(await h.create({ path: `${path}/n-`, data: empty, mode: 'ephemeral-sequential' }));
+    names.push((await h.create({ path: `${path}/n-`, data: empty, mode: 'ephemeral-sequential' })).path);
   }
   let finished!: (t: number) => void;
   const end = new Promise<number>((resolve) => (finished = resolve));
@@ -124,7 +124,11 @@ async function floorChain(handles: readonly TransportHandle[], path: string): Pr
 
 /** One turn of the lock protocol on a raw handle, as Curator's InterProcessMutex does it. */
 async function rawTurn(h: TransportHandle, dir: string): Promise<void> {
-  const mine = await h.create({ path: `${dir}/_c_raw-lock-`, data: empty, mode: 'ephemeral-sequential' });
+  const { path: mine } = await h.create({
+    path: `${dir}/_c_raw-lock-`,
+    data: empty,
+    mode: 'ephemeral-sequential',
+  });
   const name = mine.slice(dir.length + 1);
   for (;;) {
     const { children } = await h.children(dir);

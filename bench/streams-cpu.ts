@@ -40,7 +40,7 @@ const instant: Transport = {
     const handle: TransportHandle = {
       sessionId: '0000000000000001',
       sessionPassword: '00',
-      create: async (r) => r.path,
+      create: async (r) => ({ path: r.path, stat }),
       get: async () => ({ data, stat }),
       set: async () => stat,
       delete: async () => undefined,

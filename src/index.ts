@@ -39,6 +39,7 @@ export type {
   AuthInfo,
   Watcher,
   CreateRequest,
+  Created,
 } from './transport/port.js';
 
 // Errors

@@ -96,7 +96,7 @@ describe('path validation vs the server', () => {
           })
           .then(
             async (created) => {
-              await raw.delete(created, -1);
+              await raw.delete(created.path, -1);
               return true;
             },
             (error: unknown) => {

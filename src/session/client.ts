@@ -2,12 +2,12 @@
  * `connect()` and the client: typed, Promise-based operations on a session that heals itself.
  */
 import { asyncScheduler, firstValueFrom, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { ClosedError, InvalidArgumentError, isRetryable } from '../errors.js';
+import { ClosedError, Code, errorFromCode, InvalidArgumentError, isRetryable } from '../errors.js';
 import { nativeTransport, validateNativeLogLevel, type NativeLogLevel } from '../transport/native.js';
-import type { AuthInfo, Transport, TransportHandle, Watcher } from '../transport/port.js';
+import type { AuthInfo, Created, Transport, TransportHandle, Watcher } from '../transport/port.js';
 import { isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
 import { Connection } from './connection.js';
-import { createNode, protectedPath } from './create.js';
+import { createNode, protectedPath, type CreatePlan } from './create.js';
 import { embeddedServer, embeddedTarget } from './embedded.js';
 import { silentLogger, type Logger } from './logger.js';
 import { registry } from './registry.js';
@@ -26,6 +26,7 @@ import {
   validateRequestSize,
   validateTtl,
   validateVersion,
+  validateAclList,
 } from './validate.js';
 
 export interface ConnectOptions {
@@ -60,6 +61,12 @@ export interface CreateOptions {
    * is found instead of repeated. Default: on for sequential modes, off otherwise.
    */
   readonly protect?: boolean;
+  /**
+   * The node's ACL, e.g. `[{ perms: Perms.All, scheme: 'digest', id: 'app:<base64 sha1>' }]` or
+   * `[{ perms: Perms.All, scheme: 'auth', id: '' }]` (whoever this session authenticated as). Default: the
+   * open ACL. Parents made by `createParents` get the same ACL.
+   */
+  readonly acl?: readonly Acl[];
 }
 
 export interface WatchOptions {
@@ -137,46 +144,70 @@ export class ZkClient {
 
   /**
    * Creates a node and resolves to its path (with the sequence suffix for sequential modes, and the
-   * protection prefix when protected). Nodes are created with the open ACL; use `setACL` to restrict.
+   * protection prefix when protected). Nodes get the open ACL unless `options.acl` says otherwise.
    */
   create(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<string> {
     return rejecting(() => {
-      validateOptions(options);
-      const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
-      validatePath(path, 'path', isSequential(mode));
-      const bytes = validateData(data);
-      const ttl = validateTtl(mode, options.ttl, 'options.ttl');
-      const { createParents } = options;
-      if (
-        createParents !== undefined &&
-        typeof createParents !== 'boolean' &&
-        createParents !== 'container'
-      ) {
-        throw new InvalidArgumentError(
-          'options.createParents',
-          "must be true, false or 'container'",
-          createParents,
-        );
-      }
-      validateBoolean(options.protect, 'options.protect');
-      const protect = options.protect ?? isSequential(mode);
-      const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
-      validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined));
-      const plan = {
-        path,
-        data: bytes,
-        mode,
-        ttl,
-        protect,
-        parents: createParents === 'container' ? 'container' : createParents ? 'persistent' : undefined,
-      } as const;
+      const plan = this.createPlan(path, data, options);
+      return this.track(() => createNode(this.createContext, plan).then((created) => created.path));
+    });
+  }
+
+  /**
+   * Creates a node like `create()` and resolves to its path and its Stat, from the create's own reply
+   * (ZooKeeper's create2): the czxid, the owner of an ephemeral, the parent-visible counters.
+   */
+  create2(path: string, data?: Uint8Array | string, options: CreateOptions = {}): Promise<Created> {
+    return rejecting(() => {
+      const plan = this.createPlan(path, data, options);
       return this.track(() =>
-        createNode(
-          { live: () => this.connection.live(), backoff: (attempt, error) => this.backoff(attempt, error) },
-          plan,
-        ),
+        createNode(this.createContext, plan).then(({ path: created, stat }) => {
+          // A lost reply, the node found by its GUID, then deleted by someone before it could be read.
+          if (stat === undefined) throw errorFromCode(Code.NoNode, { path: created });
+          return { path: created, stat };
+        }),
       );
     });
+  }
+
+  private readonly createContext = {
+    live: () => this.connection.live(),
+    backoff: (attempt: number, error: unknown) => this.backoff(attempt, error),
+  };
+
+  /** Validates a create's arguments (everything before anything is sent) into a plan. */
+  private createPlan(
+    path: string,
+    data: Uint8Array | string | undefined,
+    options: CreateOptions,
+  ): CreatePlan {
+    validateOptions(options);
+    const mode = validateMode(options.mode ?? 'persistent', 'options.mode');
+    validatePath(path, 'path', isSequential(mode));
+    const bytes = validateData(data);
+    const ttl = validateTtl(mode, options.ttl, 'options.ttl');
+    const { createParents } = options;
+    if (createParents !== undefined && typeof createParents !== 'boolean' && createParents !== 'container') {
+      throw new InvalidArgumentError(
+        'options.createParents',
+        "must be true, false or 'container'",
+        createParents,
+      );
+    }
+    validateBoolean(options.protect, 'options.protect');
+    const acl = options.acl === undefined ? undefined : validateAclList(options.acl, 'options.acl');
+    const protect = options.protect ?? isSequential(mode);
+    const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
+    validateRequestSize(bytes, requestOverhead('create', sentPath, ttl !== undefined, acl));
+    return {
+      path,
+      data: bytes,
+      mode,
+      ttl,
+      protect,
+      acl,
+      parents: createParents === 'container' ? 'container' : createParents ? 'persistent' : undefined,
+    };
   }
 
   /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
@@ -332,10 +363,7 @@ export class ZkClient {
     return rejecting(() => {
       validatePath(path);
       validateVersion(version);
-      if (!Array.isArray(acl) || acl.length === 0) {
-        throw new InvalidArgumentError('acl', 'must be a non-empty array of { perms, scheme, id }', acl);
-      }
-      acl.forEach((a, i) => validateAcl(a, `acl[${i}]`));
+      validateAclList(acl);
       return this.write((h) => h.setACL(path, acl, version));
     });
   }
@@ -519,17 +547,4 @@ function hasMethods(value: unknown, ...names: string[]): boolean {
     value !== null &&
     names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
   );
-}
-
-function validateAcl(acl: Acl, argument: string): void {
-  if (typeof acl !== 'object' || acl === null)
-    throw new InvalidArgumentError(argument, 'must be an object', acl);
-  if (!Number.isInteger(acl.perms) || acl.perms < 0 || acl.perms > 31) {
-    throw new InvalidArgumentError(`${argument}.perms`, 'must be a bit set of Perms (0..31)', acl.perms);
-  }
-  if (typeof acl.scheme !== 'string' || acl.scheme.length === 0) {
-    throw new InvalidArgumentError(`${argument}.scheme`, 'must be a non-empty string', acl.scheme);
-  }
-  if (typeof acl.id !== 'string')
-    throw new InvalidArgumentError(`${argument}.id`, 'must be a string', acl.id);
 }

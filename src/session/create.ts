@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Code, isRetryable, ZkError } from '../errors.js';
 import type { TransportHandle } from '../transport/port.js';
-import { isEphemeral, isSequential, type CreateMode } from '../types.js';
+import { isEphemeral, isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
 
 export const PROTECTED_PREFIX = '_c_';
 
@@ -27,6 +27,8 @@ export interface CreatePlan {
   readonly mode: CreateMode;
   readonly ttl: number | undefined;
   readonly protect: boolean;
+  /** The node's ACL (absent: open). Missing parents get it too, as Curator's creatingParentsIfNeeded does. */
+  readonly acl: readonly Acl[] | undefined;
   /** Missing parents are created first, with this mode (or not at all). */
   readonly parents: 'persistent' | 'container' | undefined;
 }
@@ -46,10 +48,19 @@ export function protectedPath(path: string, guid: string): string {
   return joinPath(parent, `${PROTECTED_PREFIX}${guid}-${name}`);
 }
 
-export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<string> {
+/**
+ * A create's outcome: its path and Stat. The Stat is missing only when a create whose reply was lost is
+ * found by its GUID but deleted again before it could be read (a persistent node someone took at once).
+ */
+export interface Recovered {
+  readonly path: string;
+  readonly stat: Stat | undefined;
+}
+
+export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<Recovered> {
   const guid = plan.protect ? randomUUID() : undefined;
   const path = guid ? protectedPath(plan.path, guid) : plan.path;
-  const request = { path, data: plan.data, mode: plan.mode, ttl: plan.ttl };
+  const request = { path, data: plan.data, mode: plan.mode, ttl: plan.ttl, acl: plan.acl };
   const recoverable = guid !== undefined || (isEphemeral(plan.mode) && !isSequential(plan.mode));
   // Set once an attempt's outcome is unknown: from then on, look for its node before sending again.
   let mayExist = false;
@@ -64,7 +75,7 @@ export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<
       return await handle.create(request);
     } catch (error) {
       if (error instanceof ZkError && error.code === Code.NoNode && plan.parents && !mayExist) {
-        await createParents(ctx, splitPath(plan.path).parent, plan.parents);
+        await createParents(ctx, splitPath(plan.path).parent, plan.parents, plan.acl);
         continue;
       }
       if (!isRetryable(error) || !recoverable) throw error;
@@ -79,7 +90,7 @@ async function recover(
   plan: CreatePlan,
   path: string,
   guid: string | undefined,
-): Promise<string | undefined> {
+): Promise<Recovered | undefined> {
   const sessionId = handle.sessionId;
   if (guid) {
     const { parent } = splitPath(path);
@@ -88,9 +99,11 @@ async function recover(
     const name = children.find((child) => child.startsWith(mark));
     if (name === undefined) return undefined;
     const found = joinPath(parent, name);
-    if (!isEphemeral(plan.mode)) return found;
     const stat = await handle.exists(found);
-    if (stat && stat.ephemeralOwner === sessionId) return found;
+    // A persistent node that is gone again (a queue consumer took it) was still created: never send
+    // it again (that would be a duplicate); the Stat is unknown then.
+    if (!isEphemeral(plan.mode)) return { path: found, stat: stat ?? undefined };
+    if (stat && stat.ephemeralOwner === sessionId) return { path: found, stat };
     // An ephemeral of an earlier session that is about to be reaped: not ours to hand out. Remove it
     // so the retry does not leave a second node behind for the same request.
     if (stat) await handle.delete(found, -1).catch(() => undefined);
@@ -98,7 +111,7 @@ async function recover(
   }
   if (isEphemeral(plan.mode) && !isSequential(plan.mode)) {
     const stat = await handle.exists(path);
-    return stat && stat.ephemeralOwner === sessionId ? path : undefined;
+    return stat && stat.ephemeralOwner === sessionId ? { path, stat } : undefined;
   }
   return undefined;
 }
@@ -113,6 +126,7 @@ async function createParents(
   ctx: CreateContext,
   parent: string,
   mode: 'persistent' | 'container',
+  acl: readonly Acl[] | undefined,
 ): Promise<void> {
   if (parent === '/') return;
   const segments = parent.slice(1).split('/');
@@ -122,7 +136,7 @@ async function createParents(
     for (let attempt = 0; ; attempt++) {
       const handle = await ctx.live();
       try {
-        await handle.create({ path: current, data: new Uint8Array(0), mode, ttl: undefined });
+        await handle.create({ path: current, data: new Uint8Array(0), mode, ttl: undefined, acl });
         break;
       } catch (error) {
         if (error instanceof ZkError && error.code === Code.NodeExists) break;

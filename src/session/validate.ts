@@ -3,7 +3,7 @@
  * (org.apache.zookeeper.common.PathUtils), so a path rejected here is one the server would reject too.
  */
 import { DataTooLargeError, InvalidArgumentError, InvalidPathError } from '../errors.js';
-import { isTtl, CreateMode } from '../types.js';
+import { isTtl, CreateMode, type Acl } from '../types.js';
 
 /**
  * jute.maxbuffer's default. The server refuses (by dropping the connection) any request whose encoded
@@ -92,11 +92,30 @@ export function validateData(data: unknown, argument = 'data'): Uint8Array {
 /**
  * Bytes a create or set request takes besides its data, as the client encodes it: xid + type, the
  * length-prefixed path (with the chroot, which the client prepends), the data's length prefix, then
- * for create the open ACL (world:anyone, 27 bytes) and flags, plus 8 for a TTL; for set the version.
+ * for create the ACL (the open one, world:anyone, is 27 bytes) and flags, plus 8 for a TTL; for set the
+ * version.
  */
-export function requestOverhead(kind: 'create' | 'set', serverPath: string, ttl = false): number {
+export function requestOverhead(
+  kind: 'create' | 'set',
+  serverPath: string,
+  ttl = false,
+  acl?: readonly Acl[],
+): number {
   const path = 4 + Buffer.byteLength(serverPath, 'utf8');
-  return kind === 'create' ? 4 + 4 + path + 4 + 27 + 4 + (ttl ? 8 : 0) : 4 + 4 + path + 4 + 4;
+  return kind === 'create'
+    ? 4 + 4 + path + 4 + (acl ? aclBytes(acl) : OPEN_ACL_BYTES) + 4 + (ttl ? 8 : 0)
+    : 4 + 4 + path + 4 + 4;
+}
+
+/** world:anyone with all permissions, as the request encodes it. */
+const OPEN_ACL_BYTES = 27;
+
+/** An ACL list as a request encodes it: a count, then per entry the perms and two length-prefixed strings. */
+export function aclBytes(acl: readonly Acl[]): number {
+  let bytes = 4;
+  for (const a of acl)
+    bytes += 4 + 4 + Buffer.byteLength(a.scheme, 'utf8') + 4 + Buffer.byteLength(a.id, 'utf8');
+  return bytes;
 }
 
 /** Throws DataTooLargeError when data plus the request's own bytes passes jute.maxbuffer. */
@@ -173,4 +192,26 @@ export function validateBoolean(value: unknown, argument: string): void {
   if (value !== undefined && typeof value !== 'boolean') {
     throw new InvalidArgumentError(argument, 'must be true or false', value);
   }
+}
+
+/** An ACL list: a non-empty array of `{ perms, scheme, id }`, each checked (the server's own rules follow). */
+export function validateAclList(acl: unknown, argument = 'acl'): readonly Acl[] {
+  if (!Array.isArray(acl) || acl.length === 0) {
+    throw new InvalidArgumentError(argument, 'must be a non-empty array of { perms, scheme, id }', acl);
+  }
+  acl.forEach((a: unknown, i) => validateAcl(a, `${argument}[${i}]`));
+  return acl as readonly Acl[];
+}
+
+function validateAcl(acl: unknown, argument: string): void {
+  if (typeof acl !== 'object' || acl === null)
+    throw new InvalidArgumentError(argument, 'must be an object', acl);
+  const { perms, scheme, id } = acl as Record<string, unknown>;
+  if (!Number.isInteger(perms) || (perms as number) < 0 || (perms as number) > 31) {
+    throw new InvalidArgumentError(`${argument}.perms`, 'must be a bit set of Perms (0..31)', perms);
+  }
+  if (typeof scheme !== 'string' || scheme.length === 0) {
+    throw new InvalidArgumentError(`${argument}.scheme`, 'must be a non-empty string', scheme);
+  }
+  if (typeof id !== 'string') throw new InvalidArgumentError(`${argument}.id`, 'must be a string', id);
 }

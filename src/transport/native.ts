@@ -20,6 +20,7 @@ import type { Acl, CreateMode, Stat, WatchEvent } from '../types.js';
 import type {
   AuthInfo,
   CreateRequest,
+  Created,
   Transport,
   TransportEvent,
   TransportHandle,
@@ -72,14 +73,17 @@ interface NativeAddon {
   aw_get_children2(path: string, w: NativeWatcher, cb: Cb<[string[], NativeStat]>): number;
   a_sync(path: string, cb: Cb<[string]>): number;
   a_get_acl(path: string, cb: Cb<[NativeAcl[], NativeStat]>): number;
-  /** The addon's ACL entries name the permission bits `perm` (its getACL answers `perms`). */
-  a_set_acl(
-    path: string,
-    version: number,
-    acl: readonly { perm: number; scheme: string; auth: string }[],
-    cb: Cb<[]>,
-  ): number;
+  a_set_acl(path: string, version: number, acl: readonly NativeAclEntry[], cb: Cb<[]>): number;
   add_auth(scheme: string, auth: string, cb: Cb<[]>): number;
+  /** Added by scripts/patch-zookeeper.mjs: ttl < 0 for modes without one; acl null for the open ACL. */
+  a_create2?(
+    path: string,
+    data: Buffer,
+    flags: number,
+    ttl: number,
+    acl: readonly NativeAclEntry[] | null,
+    cb: Cb<[string, NativeStat | null]>,
+  ): number;
   /** Added by scripts/patch-zookeeper.mjs. */
   a_remove_all_watches?(path: string, type: number, local: boolean, cb: Cb<[]>): number;
 }
@@ -88,6 +92,14 @@ interface NativeAcl {
   scheme: string;
   auth: string;
 }
+/** The addon's ACL entries as it takes them: the permission bits are `perm` (its getACL answers `perms`). */
+interface NativeAclEntry {
+  perm: number;
+  scheme: string;
+  auth: string;
+}
+const toNativeAcl = (acl: readonly Acl[]): NativeAclEntry[] =>
+  acl.map((a) => ({ perm: a.perms, scheme: a.scheme, auth: a.id }));
 type NativeCtor = new (config: Record<string, unknown>) => NativeZk;
 
 const flags: Record<CreateMode, number> = {
@@ -306,16 +318,38 @@ class NativeHandle implements TransportHandle {
     };
   }
 
-  create({ path, data, mode, ttl }: CreateRequest): Promise<string> {
+  create({ path, data, mode, ttl, acl }: CreateRequest): Promise<Created> {
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const native = this.zk.native;
+    const create2 = native.a_create2;
+    if (create2) {
+      return this.call(
+        path,
+        (cb: Cb<[string, NativeStat | null]>) =>
+          create2.call(native, path, buffer, flags[mode], ttl ?? -1, acl ? toNativeAcl(acl) : null, cb),
+        (created, stat) => ({ path: created, stat: toStat(stat!) }),
+      );
+    }
+    // An unpatched binding sends only the open ACL and answers only the path: refuse an ACL rather than
+    // leave the node open, and read the Stat back (not atomic with the create, but its node's).
+    if (acl) {
+      const cause = new Error('the zookeeper binding is unpatched: creating with an ACL needs create2');
+      return Promise.reject(
+        new ZkError(Code.Unimplemented, 'create with an ACL is disabled', { path, cause }),
+      );
+    }
     return this.call(
       path,
       (cb: Cb<[string]>) =>
         ttl === undefined
-          ? this.zk.native.a_create(path, buffer, flags[mode], cb)
-          : this.zk.native.a_create_ttl(path, buffer, flags[mode], ttl, cb),
+          ? native.a_create(path, buffer, flags[mode], cb)
+          : native.a_create_ttl(path, buffer, flags[mode], ttl, cb),
       (created) => created,
-    );
+    ).then(async (created) => {
+      const stat = await this.exists(created);
+      if (!stat) throw errorFromCode(Code.NoNode, { path: created });
+      return { path: created, stat };
+    });
   }
 
   get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
@@ -389,7 +423,7 @@ class NativeHandle implements TransportHandle {
   }
 
   setACL(path: string, acl: readonly Acl[], version: number): Promise<void> {
-    const native = acl.map((a) => ({ perm: a.perms, scheme: a.scheme, auth: a.id }));
+    const native = toNativeAcl(acl);
     return this.call(
       path,
       (cb: Cb<[]>) => this.zk.native.a_set_acl(path, version, native, cb),

@@ -46,6 +46,15 @@ export interface CreateRequest {
   readonly mode: CreateMode;
   /** Milliseconds, only for TTL modes. */
   readonly ttl?: number | undefined;
+  /** The new node's ACL; absent: the open ACL (world:anyone, all permissions). */
+  readonly acl?: readonly Acl[] | undefined;
+}
+
+/** What a create answers (ZooKeeper's create2): the path made, and the new node's Stat. */
+export interface Created {
+  /** The created path (with the sequence suffix for sequential modes). */
+  readonly path: string;
+  readonly stat: Stat;
 }
 
 export interface TransportHandle {
@@ -54,8 +63,8 @@ export interface TransportHandle {
   /** The session password (hex), for test tools that must open a second handle on the same session. */
   readonly sessionPassword: string | undefined;
 
-  /** Resolves to the created path (with the sequence suffix for sequential modes). */
-  create(request: CreateRequest): Promise<string>;
+  /** Creates the node (ZooKeeper's create2) and resolves to its path and Stat. */
+  create(request: CreateRequest): Promise<Created>;
   get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }>;
   set(path: string, data: Uint8Array, version: number): Promise<Stat>;
   delete(path: string, version: number): Promise<void>;

@@ -52,6 +52,58 @@ export function aclContract(t: Target): void {
       expect((await owner.get(p)).data.toString()).toBe('y');
     });
 
+    it('create({ acl }) makes the node restricted from its first moment; createParents gives the parents the same ACL', async () => {
+      const owner = await t().client({ auth: [{ scheme: 'digest', credentials: 'alice:secret' }] });
+      const stranger = await t().client();
+      const p = `${t().root}/made-secret`;
+      await owner.create(p, 'x', { acl: [alice()] });
+      expect((await owner.getACL(p)).acl).toEqual([alice()]);
+      // aversion 0: the ACL came with the create, not with a later setACL (no window of open access).
+      expect((await owner.getACL(p)).stat.aversion).toBe(0);
+      await expect(stranger.get(p)).rejects.toBeInstanceOf(NoAuthError);
+      await expect(stranger.set(p, 'y')).rejects.toBeInstanceOf(NoAuthError);
+
+      const deep = `${t().root}/a/b/leaf`;
+      // 'auth' means whoever this session authenticated as: the server stores the digest identity.
+      const auth: Acl[] = [{ perms: Perms.All, scheme: 'auth', id: '' }];
+      await owner.create(deep, 'z', { acl: auth, createParents: true });
+      for (const q of [`${t().root}/a`, `${t().root}/a/b`, deep]) {
+        expect((await owner.getACL(q)).acl).toEqual([alice()]);
+      }
+      await expect(stranger.get(deep)).rejects.toBeInstanceOf(NoAuthError);
+      // Cleanup needs DELETE on each parent: open them again from the leaf up.
+      await owner.delete(deep);
+      await owner.setACL(`${t().root}/a/b`, OPEN);
+      await owner.setACL(`${t().root}/a`, OPEN);
+    });
+
+    it('create({ acl }) with an ACL the server cannot use fails with InvalidACL and creates nothing', async () => {
+      const c = await t().client();
+      const p = `${t().root}/bad-acl`;
+      // 'auth' with no authenticated identity, and a digest id without its hash part.
+      for (const acl of [
+        [{ perms: Perms.All, scheme: 'auth', id: '' }],
+        [{ perms: Perms.All, scheme: 'digest', id: 'alice' }],
+      ]) {
+        await expect(c.create(p, '', { acl })).rejects.toBeInstanceOf(InvalidACLError);
+        expect(await c.exists(p)).toBeNull();
+      }
+    });
+
+    it("create2() answers the new node's Stat from the create itself", async () => {
+      const c = await t().client();
+      const p = `${t().root}/c2`;
+      const { path, stat } = await c.create2(`${p}-`, 'abc', { mode: 'ephemeral-sequential' });
+      expect(path.startsWith(`${t().root}/_c_`)).toBe(true);
+      expect(stat).toEqual(await c.exists(path));
+      expect(stat.ephemeralOwner).toBe(c.sessionId);
+      expect(stat.dataLength).toBe(3);
+      const plain = await c.create2(p, '', { acl: OPEN });
+      expect(plain.path).toBe(p);
+      expect(plain.stat.czxid).toBeGreaterThan(stat.czxid);
+      expect(plain.stat).toEqual(await c.exists(p));
+    });
+
     it('each operation needs its own permission: READ, WRITE, CREATE, DELETE (on the parent), ADMIN', async () => {
       const c = await t().client();
       const r = t().root;

@@ -60,6 +60,7 @@ export class Engine {
     data: Uint8Array,
     mode: CreateMode,
     ttl: number | undefined,
+    requestedAcl: readonly Acl[] = OPEN_ACL_UNSAFE,
   ): { path: string; stat: Stat } {
     const zxid = this.nextZxid();
     if (isTtl(mode) && !this.options.extendedTypes)
@@ -68,7 +69,7 @@ export class Engine {
     if (isTtl(mode) ? !validTtl : ttl !== undefined && ttl >= 0) {
       throw errorFromCode(Code.BadArguments, { path: requested });
     }
-    const acl = fixupAcl(OPEN_ACL_UNSAFE, session.authIds, requested);
+    const acl = fixupAcl(requestedAcl, session.authIds, requested);
     const parent = this.node(parentOf(requested));
     checkAcl(parent.acl, Perms.Create, session.authIds, requested);
     const path = isSequential(mode) ? requested + sequenceSuffix(parent.cversion) : requested;

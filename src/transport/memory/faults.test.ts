@@ -47,7 +47,7 @@ const mk = (
   h: TransportHandle,
   path: string,
   mode: 'persistent' | 'ephemeral' | 'container' = 'persistent',
-) => h.create({ path, data: bytes(''), mode });
+) => h.create({ path, data: bytes(''), mode }).then((created) => created.path);
 
 describe('connection set-up', () => {
   it("delivers 'connected' after a scheduler turn, never inside open(); negotiates the timeout", async () => {
@@ -64,7 +64,7 @@ describe('connection set-up', () => {
     expect(b.events).toEqual([{ type: 'connected', sessionId: b.handle.sessionId, sessionTimeout: 20_000 }]);
     expect(server.sessions()).toEqual([a.handle.sessionId, b.handle.sessionId]);
     // A request made before the connection was sent once it was up.
-    expect(await early).toBe('/early');
+    expect((await early).path).toBe('/early');
     server.close();
   });
 });

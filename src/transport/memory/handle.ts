@@ -4,7 +4,7 @@
  * and receives replies and events through its connection's outbox, in the server's order.
  */
 import { Code, errorFromCode } from '../../errors.js';
-import type { AuthInfo, CreateRequest, TransportHandle, Watcher } from '../port.js';
+import type { AuthInfo, CreateRequest, Created, TransportHandle, Watcher } from '../port.js';
 import { isSequential, type Acl, type Stat } from '../../types.js';
 import { ClientConnection } from './connection.js';
 import { toClient, toServer } from './paths.js';
@@ -14,12 +14,12 @@ export type { HandleHost } from './connection.js';
 export class MemoryHandle extends ClientConnection implements TransportHandle {
   // --- the port ------------------------------------------------------------------------------------
 
-  create({ path, data, mode, ttl }: CreateRequest): Promise<string> {
+  create({ path, data, mode, ttl, acl }: CreateRequest): Promise<Created> {
     return this.send(
       path,
       isSequential(mode),
-      (s, full) => this.host.engine.create(s, full, data, mode, ttl).path,
-      (created) => toClient(this.chroot, created),
+      (s, full) => this.host.engine.create(s, full, data, mode, ttl, acl),
+      (created) => ({ path: toClient(this.chroot, created.path), stat: created.stat }),
     );
   }
 

@@ -30,7 +30,7 @@ const code = (promise: Promise<unknown>) =>
   );
 
 const create = (h: TransportHandle, path: string, mode: CreateMode = 'persistent', ttl?: number) =>
-  h.create({ path, data: bytes(''), mode, ttl });
+  h.create({ path, data: bytes(''), mode, ttl }).then((created) => created.path);
 
 describe('the initial tree', () => {
   it('has / and /zookeeper with quota and config, as a fresh 3.8 server', async () => {
