@@ -26,15 +26,26 @@
 //    connection loss), as the Java client does, not on every request.
 //    Measured here (sequential exists() on one local server, same quiet machine, with and without):
 //    ~270 -> ~180 us a round trip, ~110 -> ~55 us of CPU per request.
-//    (Not patched: the binding also stops and restarts its libuv poll after every socket event, an
-//    epoll DEL and ADD. Keeping the poll running broke reconnection: a new socket often gets the old
-//    one's fd number, epoll had dropped the closed one, and the client went deaf until a timer woke
-//    it: in test/ensemble.test.ts the pause after a leader kill went from 3.4 s to 6.8 s, and once
-//    past the operations' retries.)
+// 8. A cost: after every socket event the binding stopped and restarted its libuv poll (epoll_ctl DEL,
+//    then ADD, a third of them failing: ~4 calls a request). The patched binding leaves the poll running
+//    while the session stays connected on the same socket, and changes only its events when they change.
+//    A first attempt (keep the poll whenever the fd number stayed the same) broke reconnection: a new
+//    socket often gets the old one's fd number, epoll had dropped the closed one, and the client went
+//    deaf until a timer woke it (test/ensemble.test.ts: the pause after a leader kill went from 3.4 s to
+//    6.8 s, once past the operations' retries). Now the poll is kept only when the C client reports
+//    CONNECTED at this and the previous turn: every socket it closes resets its state (cleanup()), and a
+//    new one is CONNECTED only after a handshake that takes turns of its own, each restarting the poll.
+// 9. A cost: the C client sent each request in two send() calls, its 4-byte length, then its body. The
+//    patched client sends both with one sendmsg() (plain sockets; TLS keeps the two writes).
 // 7. A missing call: create2 (ZooKeeper 3.5+: the reply carries the new node's Stat) with the caller's
 //    ACL. The binding's creates always send the open ACL and answer only the path, so a node could not
 //    be created with restricted permissions (a window of open access until a setACL), and a recipe had
 //    to read its new node back for its czxid (the fencing token): one request more per acquisition.
+// 10. A slow reconnect: when the C client had no socket to watch (fd -1: it waits before trying the
+//    servers again, recv_timeout/60), the binding returned without passing on that wait, so its timer
+//    kept the interval of the connected session (a sixth of the session timeout): a client of a lone
+//    server whose connection dropped took 3.3 s to try again with a 20 s session, instead of 0.3 s.
+// Patches 1-8 and 10 are in the binding (src/node-zk.cpp), 9 in the C client it links (rebuilt when patched).
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -274,6 +285,118 @@ static void rxzk_removed(const std::string &key) {
       '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n' +
       '        Nan::SetPrototypeMethod(constructor_template,  "a_create2",  ACreate2); /* rxzk: register create2 */\n',
   },
+  {
+    marker: '/* rxzk: keep the poll while connected */',
+    find: `        int rc = zookeeper_interest(zhandle, &fd, &interest, &tv);
+
+        if (zk_io && uv_is_active((uv_handle_t*) zk_io)) {
+            uv_poll_stop(zk_io);
+        }
+`,
+    replace: `        int rc = zookeeper_interest(zhandle, &fd, &interest, &tv);
+
+        /* rxzk: keep the poll while connected */
+        // Connected now and at the last turn, on the same fd: the same socket (a socket the C client
+        // closes resets its state), so the poll keeps running; only changed events are passed on.
+        // Anything else takes the full stop and start below, which a new socket needs even when it
+        // reuses the old fd number (epoll dropped the old one when it closed).
+        int rxzk_state = zoo_state(zhandle);
+        bool rxzk_steady = rc == ZOK && fd != -1 && fd == oldFd && zk_io && uv_is_active((uv_handle_t*) zk_io)
+            && rxzk_state == ZOO_CONNECTED_STATE && rxzk_last_state == ZOO_CONNECTED_STATE;
+        rxzk_last_state = rxzk_state;
+        if (rxzk_steady) {
+            int steady = (interest & ZOOKEEPER_READ ? UV_READABLE : 0) | (interest & ZOOKEEPER_WRITE ? UV_WRITABLE : 0);
+            if (steady != rxzk_events) {
+                uv_poll_start(zk_io, steady, &zk_io_cb);
+                rxzk_events = steady;
+            }
+            int64_t steady_delay = tv.tv_sec * 1000 + tv.tv_usec / 1000.;
+            uv_timer_start(&zk_timer, &zk_timer_cb, steady_delay, steady_delay);
+            return;
+        }
+
+        if (zk_io && uv_is_active((uv_handle_t*) zk_io)) {
+            uv_poll_stop(zk_io);
+        }
+`,
+  },
+  {
+    marker: '/* rxzk: poll events started */',
+    find: '        uv_poll_start(zk_io, events, &zk_io_cb);\n',
+    replace:
+      '        uv_poll_start(zk_io, events, &zk_io_cb);\n        rxzk_events = events; /* rxzk: poll events started */\n',
+  },
+  {
+    marker: '/* rxzk: poll state fields */',
+    find: '    uv_poll_t* zk_io;\n',
+    replace:
+      '    uv_poll_t* zk_io;\n    int rxzk_last_state = 0; /* rxzk: poll state fields */\n    int rxzk_events = 0;\n',
+  },
+  {
+    marker: '/* rxzk: honour the reconnect delay */',
+    find: `        if (fd == -1 ) {
+            if (zk_io) {
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }
+            return;
+        }
+`,
+    replace: `        if (fd == -1 ) {
+            if (zk_io) {
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }
+            /* rxzk: honour the reconnect delay */
+            // No socket: the C client waits (recv_timeout/60) before it tries the servers again, and
+            // asks to be called after tv. Without this the timer kept the connected session's interval.
+            int64_t idle_delay = tv.tv_sec * 1000 + tv.tv_usec / 1000.;
+            uv_timer_start(&zk_timer, &zk_timer_cb, idle_delay, idle_delay);
+            return;
+        }
+`,
+  },
+];
+
+/** Patches to the C client's source (deps/zookeeper-client-c/src/zookeeper.c). */
+const clientPatches = [
+  {
+    marker: '/* rxzk: length and body in one send */',
+    find: `    int rc = -1;
+
+    if (off < 4) {
+        /* we need to send the length at the beginning */`,
+    replace: `    int rc = -1;
+
+#ifndef _WIN32
+    /* rxzk: length and body in one send */
+    if (off == 0
+#ifdef HAVE_OPENSSL_H
+        && !zh->fd->ssl_sock
+#endif
+    ) {
+        int nlen = htonl(len);
+        struct iovec iov[2];
+        struct msghdr msg;
+        iov[0].iov_base = &nlen;
+        iov[0].iov_len = sizeof(nlen);
+        iov[1].iov_base = buff->buffer;
+        iov[1].iov_len = len;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = len > 0 ? 2 : 1;
+        rc = sendmsg(zh->fd->sock, &msg, SEND_FLAGS);
+        if (rc == -1) {
+            return errno != EAGAIN ? -1 : 0;
+        }
+        buff->curr_offset += rc;
+        return buff->curr_offset == len + sizeof(buff->len);
+    }
+#endif
+
+    if (off < 4) {
+        /* we need to send the length at the beginning */`,
+  },
 ];
 
 const require = createRequire(import.meta.url);
@@ -284,25 +407,34 @@ try {
   console.warn('[rxzk] the zookeeper package is not installed; nothing to patch');
   process.exit(0);
 }
-const source = join(packageDir, 'src', 'node-zk.cpp');
-let text = readFileSync(source, 'utf8');
-let applied = 0;
-for (const patch of patches) {
-  if (text.includes(patch.marker)) continue;
-  if (!text.includes(patch.find)) {
-    console.warn(`[rxzk] zookeeper binding source has changed; patch ${patch.marker} not applied`);
-    continue;
+/** Applies `list` to `file`; returns how many were applied (0: all there already). */
+function apply(file, list, what) {
+  let text = readFileSync(file, 'utf8');
+  let applied = 0;
+  for (const patch of list) {
+    if (text.includes(patch.marker)) continue;
+    if (!text.includes(patch.find)) {
+      console.warn(`[rxzk] ${what} source has changed; patch ${patch.marker} not applied`);
+      continue;
+    }
+    text = text.replace(patch.find, patch.replace);
+    applied++;
   }
-  text = text.replace(patch.find, patch.replace);
-  applied++;
+  if (applied > 0) writeFileSync(file, text);
+  return applied;
 }
+const clientDir = join(packageDir, 'deps', 'zookeeper-client-c');
+const clientApplied = apply(join(clientDir, 'src', 'zookeeper.c'), clientPatches, 'ZooKeeper C client');
+const applied = apply(join(packageDir, 'src', 'node-zk.cpp'), patches, 'zookeeper binding') + clientApplied;
 if (applied === 0) {
   console.log('[rxzk] zookeeper binding already patched');
   process.exit(0);
 }
-writeFileSync(source, text);
 console.log(`[rxzk] applied ${applied} patch(es) to the zookeeper binding; rebuilding it`);
-// Rebuild only the addon: the C client library it links is already built by the package's install.
+// The C client was configured and built by the package's own install: make rebuilds what changed.
+if (clientApplied > 0)
+  execFileSync('make', ['--no-print-directory', '--quiet'], { cwd: clientDir, stdio: 'inherit' });
+// Rebuild the addon, which links the C client library statically.
 const bundled = join(
   dirname(process.execPath),
   '..',

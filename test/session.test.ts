@@ -126,6 +126,35 @@ describe('state$', () => {
     }
   });
 
+  it('a dropped connection is re-established promptly, time after time (the binding follows each new socket)', async () => {
+    // Two binding patches (scripts/patch-zookeeper.mjs) are at stake. 8 keeps the poll running while
+    // connected: a new socket after a drop often reuses the old fd number, and a poll that missed the
+    // change would leave the client deaf until a timer. 10 passes on the C client's wait before it tries
+    // a lone server again (recv_timeout/60, ~170 ms here): unpatched, the binding's timer kept the
+    // connected session's interval and every drop after the first took 3.3 s to recover from.
+    const proxy = await startProxy(zk.server.connectString);
+    try {
+      const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 20_000 });
+      const log = record(c);
+      await c.ready();
+      const sessionId = c.sessionId;
+      const took: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const from = log.length;
+        const t = Date.now();
+        await proxy.reset();
+        await eventually(() => expect(log.at('reconnected', from)).toBeDefined(), 15_000);
+        took.push(log.at('reconnected', from)!.at - t);
+        expect(await c.exists(zk.root)).not.toBeNull();
+      }
+      console.log(`10 drops: reconnected after ${took.join(', ')} ms`);
+      expect(c.sessionId).toBe(sessionId);
+      expect(Math.max(...took)).toBeLessThan(1_500);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a client told not to reconnect stays lost after expiry, and its operations fail bounded', async () => {
     const c = zk.client({ sessionTimeout: 4_000, reconnect: false, connectionTimeout: 500 });
     const log = record(c);
