@@ -238,6 +238,53 @@ describe('lock', () => {
     zk().expect(rc).toBe('20ms w 79ms A', V);
   });
 
+  it('queueing again right after a release reads no listing: nothing was created since our last one', async () => {
+    const a = zk().client();
+    const listings = vi.spyOn(a, 'children');
+    const first = zk().record(lock(a, '/l').pipe(show), '^ 29ms !');
+    const again = zk().record(lock(a, '/l'), '40ms ^');
+    await zk().advance(100);
+    zk().expect(first).toBe('A', V);
+    const [acquired] = values(again) as Extract<Ownership, { type: 'acquired' }>[];
+    expect(values(again)).toHaveLength(1);
+    // The first listing counted one create (ours): the second node is number 1, so nothing came in
+    // between and the queue is known: [first (released), second]; the token comes with the create.
+    expect(acquired!.node).toMatch(/-lock-0000000001$/);
+    expect(listings).toHaveBeenCalledTimes(1);
+    const read = zk().writer.exists(acquired!.node);
+    await zk().advance(1);
+    expect(acquired!.token).toBe((await read)!.czxid);
+  });
+
+  it('a second contender of one client queues behind the first without a listing; waiting once its node is seen', async () => {
+    const [a, b] = [zk().client(), zk().client()];
+    const listings = vi.spyOn(b, 'children');
+    const ra = zk().record(lock(a, '/l').pipe(show), '^ 59ms !');
+    const rb = zk().record(lock(b, '/l').pipe(show), '10ms ^');
+    const rb2 = zk().record(lock(b, '/l').pipe(show), '20ms ^');
+    await zk().advance(40);
+    // b2's first ranking used b's listing [a, b] (two creates, and b2 is number 2): it waits on b, and
+    // says so once its read finds b there. No listing but b's own.
+    zk().expect(rb2).toBe('20ms w', V);
+    expect(listings).toHaveBeenCalledTimes(1);
+    await zk().advance(200);
+    zk().expect(ra).toBe('A', V);
+    zk().expect(rb).toBe('10ms w 49ms A', V);
+    zk().expect(rb2).toBe('20ms w', V);
+  });
+
+  it('a create by anyone between our last listing and our node means a fresh listing', async () => {
+    const [a, b] = [zk().client(), zk().client()];
+    const listings = vi.spyOn(a, 'children');
+    const ra = zk().record(lock(a, '/l').pipe(show), '^ 29ms !');
+    zk().at(35, () => void b.create('/l/stray', ''));
+    const ra2 = zk().record(lock(a, '/l').pipe(show), '40ms ^');
+    await zk().advance(100);
+    zk().expect(ra).toBe('A', V);
+    zk().expect(ra2).toBe('40ms A', V);
+    expect(listings).toHaveBeenCalledTimes(2);
+  });
+
   it('ignores stray children that are not lock nodes', async () => {
     await zk().seed({ '/l/config': 'x', '/l/lock-notanumber': 'y' });
     const a = zk().client();

@@ -10,6 +10,7 @@ import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
 import { isLive, type SessionState } from '../session/state.js';
 import type { Watcher } from '../transport/port.js';
+import type { Acl, Stat } from '../types.js';
 import type { Ownership, OwnershipPolicy } from './ownership.js';
 import {
   deleteGuaranteed,
@@ -27,6 +28,8 @@ export interface ContenderSpec {
   /** Our node's name before the counter, e.g. `lock-` (created protected: `_c_<uuid>-lock-NNNNNNNNNN`). */
   readonly name: string;
   readonly data: Uint8Array;
+  /** Our node's ACL (absent: open); the lock's parent, when missing, is created with it too. */
+  readonly acl?: readonly Acl[] | undefined;
   readonly policy: OwnershipPolicy;
   /** The contending nodes among `parent`'s children, in queue order. */
   readonly rank: (parent: string, children: readonly string[]) => SequenceNode[];
@@ -91,9 +94,44 @@ interface Sink {
 interface OurNode {
   readonly path: string;
   readonly name: string;
-  readonly sessionId: string | undefined;
-  /** Our node's czxid (the fencing token), once read. */
-  token: number | undefined;
+  readonly sessionId: string;
+  /** Our node's czxid (the fencing token), from the create's own reply. */
+  readonly token: number;
+  /** The counter ZooKeeper gave our node: the parent's child-create count just before our create. */
+  readonly sequence: number;
+  /** The watch on our own node, once armed (one per node: unwatching one never touches another's). */
+  watch: Watcher | undefined;
+}
+
+/**
+ * The last listing each client read of each lock parent (a few, most recent last), so that a contender
+ * that queues again right after releasing (the usual loop) can skip its first listing: see `queueView`.
+ */
+const listings = new WeakMap<ZkClient, Map<string, { children: readonly string[]; creates: number }>>();
+const LISTINGS_KEPT = 64;
+
+function remember(client: ZkClient, path: string, listing: { children: string[]; stat: Stat }): void {
+  // The Stat's cversion counts child creates and deletes (DataNode.copyStat: 2 x creates - children),
+  // while the sequence counter counts creates only: this recovers that counter from the listing.
+  const sum = listing.stat.cversion + listing.stat.numChildren;
+  if (sum < 0 || sum % 2 !== 0) return;
+  let byPath = listings.get(client);
+  if (!byPath) listings.set(client, (byPath = new Map()));
+  byPath.delete(path);
+  byPath.set(path, { children: listing.children, creates: sum / 2 });
+  if (byPath.size > LISTINGS_KEPT) byPath.delete(byPath.keys().next().value!);
+}
+
+/**
+ * The parent's children as they were when our node was created, without reading them, or undefined.
+ * Known when the last listing this client read counted exactly `node.sequence` child creates: then no
+ * child was created between that listing and ours, so every node that can stand before ours is in it
+ * (nodes deleted since are only fewer nodes ahead; a later node never queues ahead of ours).
+ */
+function queueView(client: ZkClient, path: string, node: OurNode): readonly string[] | undefined {
+  const last = listings.get(client)?.get(path);
+  if (!last || last.creates !== node.sequence) return undefined;
+  return [...last.children, node.name];
 }
 
 /** Delay before trying again after an operation failed for connection reasons beyond the client's retries. */
@@ -115,21 +153,6 @@ export class Contender {
   private replayed = false;
   private readonly states: Subscription;
   private readonly client: ZkClient;
-  // We watch our own node from the first read of its Stat on: if someone deletes it, we are not in
-  // line (nor hold) any more. Any other event (its data set by someone) needs the one-shot armed again.
-  private readonly ownWatch: Watcher = (event) => {
-    if (event.type === 'deleted') return this.check();
-    const node = this.node;
-    if (!this.active || !node) return;
-    const epoch = this.epoch;
-    this.client.exists(node.path, { watch: this.ownWatch }).then(
-      (stat) => {
-        if (stat === null && this.active && epoch === this.epoch) this.check();
-      },
-      (error: unknown) => this.fail(error),
-    );
-  };
-
   constructor(
     private readonly spec: ContenderSpec,
     private readonly sink: Sink,
@@ -158,7 +181,7 @@ export class Contender {
       // Our own node's watch is released after the delete, which fires it (into `active === false`):
       // removing a watch while its node is being deleted races in the native binding.
       if (node) await deleteGuaranteed(client, node.path, node.sessionId);
-      client.unwatch(this.ownWatch);
+      if (node?.watch) client.unwatch(node.watch);
       // A create still on its way when we stopped: its node is ours to delete when it lands.
       const created = joining && (await joining);
       if (created) await deleteGuaranteed(client, created, client.sessionId);
@@ -229,32 +252,37 @@ export class Contender {
 
   private giveUp(): void {
     this.epoch++;
+    const node = this.node;
     this.node = undefined;
     this.dropWait();
-    this.client.unwatch(this.ownWatch);
+    if (node?.watch) this.client.unwatch(node.watch);
   }
 
   private join(): void {
     if (!this.active || this.joining || this.node) return;
     const epoch = this.epoch;
     const joining = this.client
-      .create(joinPath(this.spec.path, this.spec.name), this.spec.data, {
+      .create2(joinPath(this.spec.path, this.spec.name), this.spec.data, {
         mode: 'ephemeral-sequential',
         createParents: 'container',
+        acl: this.spec.acl,
       })
       .then(
-        (created) => {
+        ({ path: created, stat }) => {
           if (this.joining === joining) this.joining = undefined;
           // Stopped meanwhile: stop() deletes it (it awaits this promise).
           if (!this.active) return created;
           const sessionId = this.client.sessionId;
-          if (epoch !== this.epoch) {
-            // The session was lost while the create was on its way: not a contender any more.
-            void deleteGuaranteed(this.client, created, sessionId);
+          // The session was lost while the create was on its way: not a contender any more. (A node the
+          // create found again after a lost reply is one of this session's: create checks its owner.)
+          if (epoch !== this.epoch || sessionId === undefined || stat.ephemeralOwner !== sessionId) {
+            void deleteGuaranteed(this.client, created, stat.ephemeralOwner);
             if (isLive(this.client.state)) this.join();
             return undefined;
           }
-          this.node = { path: created, name: splitPath(created).name, sessionId, token: undefined };
+          const name = splitPath(created).name;
+          const sequence = Number(name.slice(-10));
+          this.node = { path: created, name, sessionId, token: stat.czxid, sequence, watch: undefined };
           this.check();
           return undefined;
         },
@@ -265,6 +293,30 @@ export class Contender {
         },
       );
     this.joining = joining;
+  }
+
+  /**
+   * Watches our own node (from its first ranking on): if someone deletes it, we are not in line (nor
+   * hold) any more. Any other event (its data set by someone) needs the one-shot watch armed again.
+   * Not awaited by anyone: a node found missing here is re-checked like a deleted one.
+   */
+  private watchOwn(node: OurNode): void {
+    const watch: Watcher =
+      node.watch ??
+      (node.watch = (event) => {
+        if (event.type === 'deleted') return this.check();
+        this.watchOwn(node);
+      });
+    if (!this.active || this.node !== node) return;
+    this.client.exists(node.path, { watch }).then(
+      (stat) => {
+        // Stopped or moved on while the read was out: a watch it armed is nobody's (stop() may have
+        // unwatched before it landed, and a missing node's watch would stay armed for good).
+        if (!this.active || this.node !== node) return this.client.unwatch(watch);
+        if (stat === null) this.check();
+      },
+      (error: unknown) => this.fail(error),
+    );
   }
 
   /** Ranks our node (serialised: a trigger during a check makes it check once more after). */
@@ -279,34 +331,31 @@ export class Contender {
     const epoch = this.epoch;
     const stale = (): boolean => !this.active || epoch !== this.epoch || this.node !== node;
     const { client, spec } = this;
-    // Our token (czxid) is read once, beside the first listing, and arms the watch on our own node
-    // for as long as we keep it: nothing is read or armed on the handoff's path.
-    const listed = client.children(spec.path).catch((error: unknown) => {
-      if (error instanceof NoNodeError) return { children: [] as string[] };
-      throw error;
-    });
-    // On a handoff (token known) only the listing is awaited.
-    const [listing, stat] =
-      node.token === undefined
-        ? await Promise.all([listed, client.exists(node.path, { watch: this.ownWatch })])
-        : [await listed, undefined];
-    if (stale()) return;
-    if (stat === null) return this.vanished();
-    if (stat !== undefined) {
-      // CURATOR-604/696: a node of an earlier session (about to be reaped) is not ours to hold.
-      if (stat.ephemeralOwner !== node.sessionId || node.sessionId !== client.sessionId) {
-        void client.delete(node.path).catch(() => undefined);
-        return this.vanished();
-      }
-      node.token = stat.czxid;
+    // The first ranking arms the watch on our own node (beside the read below, not before it), and may
+    // need no read at all: the queue as it stood when our node was made is known after a listing of
+    // this client's own that nothing was created since (a contender queueing again after its release).
+    const first = node.watch === undefined;
+    if (first) this.watchOwn(node);
+    let children = first ? queueView(client, spec.path, node) : undefined;
+    const viewed = children !== undefined;
+    if (!children) {
+      const listing = await client.children(spec.path).catch((error: unknown) => {
+        if (error instanceof NoNodeError) return undefined;
+        throw error;
+      });
+      if (stale()) return;
+      if (listing) remember(client, spec.path, listing);
+      children = listing?.children ?? [];
     }
-    const sorted = spec.rank(spec.path, listing.children);
+    const sorted = spec.rank(spec.path, children);
     const { index } = standing(sorted, node.name);
     if (index === -1) return this.vanished();
     const blocker = spec.blocker(sorted, index);
     if (!blocker) return this.hold(node);
-    this.emit({ type: 'waiting', node: node.path });
-    this.waitFor(node, blocker, sorted);
+    // A node in a listing read now is there (or was a moment ago); one in the remembered view may have
+    // gone since (an earlier session's, say): then we are only waiting once the read says it is present.
+    if (!viewed) this.emit({ type: 'waiting', node: node.path });
+    this.waitFor(node, blocker, sorted, viewed);
   }
 
   /** Claims ownership, if the session allows (a reply read just before a suspension was reported). */
@@ -314,7 +363,7 @@ export class Contender {
     this.dropWait();
     if (this.spec.policy === 'safe' && !isLive(this.client.state)) return;
     const sessionId = node.sessionId;
-    if (sessionId === undefined || sessionId !== this.client.sessionId || node.token === undefined) return;
+    if (sessionId !== this.client.sessionId) return;
     this.emit({
       type: 'acquired',
       token: node.token,
@@ -330,7 +379,12 @@ export class Contender {
    * (a later node only ever queues behind ours) and ours holds without another read: the handoff is
    * one delete plus one notification. Otherwise it may have abandoned rather than released: re-check.
    */
-  private waitFor(node: OurNode, blocker: SequenceNode, sorted: readonly SequenceNode[]): void {
+  private waitFor(
+    node: OurNode,
+    blocker: SequenceNode,
+    sorted: readonly SequenceNode[],
+    announce: boolean,
+  ): void {
     if (this.waiting?.name === blocker.name) return;
     this.dropWait();
     const epoch = this.epoch;
@@ -341,7 +395,12 @@ export class Contender {
     this.waiting = entry as { name: string; subscription: Subscription };
     entry.subscription = waitForDeletion(this.client, blocker.path).subscribe({
       next: (event) => {
-        if (event !== 'gone' || this.waiting !== entry) return;
+        if (this.waiting !== entry) return;
+        if (event === 'present') {
+          if (announce && this.active && epoch === this.epoch)
+            this.emit({ type: 'waiting', node: node.path });
+          return;
+        }
         this.waiting = undefined;
         if (!this.active || epoch !== this.epoch || this.node !== node) return;
         const rest = sorted.filter((n) => n.name !== blocker.name);

@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateData, validatePath } from '../session/validate.js';
+import { validateAclList, validateData, validatePath } from '../session/validate.js';
 import { ownership$, predecessorBlocks, rankByMarkers, type ContenderSpec } from './lock-internals.js';
 import type { Ownership, OwnershipOptions, OwnershipPolicy } from './ownership.js';
 
@@ -58,7 +58,8 @@ export function lockSpec(
   }
   const policy = validatePolicy(options.policy);
   const data = validateData(options.data ?? new Uint8Array(0), 'options.data');
-  return { client, path, name, data, policy, rank: rankByMarkers(markers), blocker };
+  const acl = options.acl === undefined ? undefined : validateAclList(options.acl, 'options.acl');
+  return { client, path, name, data, acl, policy, rank: rankByMarkers(markers), blocker };
 }
 
 export function validatePolicy(policy: unknown, argument = 'options.policy'): OwnershipPolicy {

@@ -2,6 +2,7 @@
  * What a lock, a read or write lock and a semaphore lease emit: ownership transitions, shared by all
  * of them (they are one recipe with different ranking rules, see lock-internals.ts).
  */
+import type { Acl } from '../types.js';
 
 /**
  * What `suspended` (socket lost, session maybe alive) means for an owner:
@@ -48,4 +49,10 @@ export interface OwnershipOptions {
   readonly policy?: OwnershipPolicy;
   /** The node's data. Default: empty. */
   readonly data?: Uint8Array | string;
+  /**
+   * The ACL of our node, and of the lock's parent when it has to be created. Default: the open ACL.
+   * Every contender must be able to read the parent's children and our node (READ), and to create and
+   * delete children of the parent (CREATE, DELETE).
+   */
+  readonly acl?: readonly Acl[];
 }
