@@ -27,6 +27,8 @@ import {
   validateTtl,
   validateVersion,
   validateAclList,
+  aclBytes,
+  MAX_REQUEST_BYTES,
 } from './validate.js';
 
 export interface ConnectOptions {
@@ -364,6 +366,16 @@ export class ZkClient {
       validatePath(path);
       validateVersion(version);
       validateAclList(acl);
+      // xid and type, the path, the ACL, the version: the server drops a connection whose request is
+      // larger than jute.maxbuffer, and the retries of everything else in flight would meet it again.
+      const size = 8 + 4 + Buffer.byteLength(this.chroot + path, 'utf8') + aclBytes(acl) + 4;
+      if (size > MAX_REQUEST_BYTES) {
+        throw new InvalidArgumentError(
+          'acl',
+          `is too large for one request (${size} bytes with its path; jute.maxbuffer ${MAX_REQUEST_BYTES})`,
+          `${acl.length} entries`,
+        );
+      }
       return this.write((h) => h.setACL(path, acl, version));
     });
   }
