@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page runs in the browser, as plain JS (no build step).
+    files: ['examples/dashboard/public/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Library code keeps time on RxJS schedulers (DESIGN.md, Time); only the native adapter may touch raw timers.
     files: ['src/**/*.ts'],
     ignores: ['src/transport/native.ts'],

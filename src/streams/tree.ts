@@ -198,6 +198,14 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       }
       return pair;
     };
+    /**
+     * A read's watch is armed when its reply arrives: a reply that arrives after teardown armed it for
+     * a listener that already left (teardown unwatched it too early). Release it again, or it stays
+     * armed on the server for good.
+     */
+    const late = (watcher: Watcher) => (): void => {
+      if (!active) client.unwatch(watcher);
+    };
     const onData = (path: string): Watcher => watchersOf(path).data;
     const onChildren = (path: string): Watcher => watchersOf(path).children;
 
@@ -244,14 +252,18 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     function readData(path: string, reappeared = false): Promise<void> {
       return serial(`d:${path}`, async () => {
         try {
-          const { data, stat } = await client.get(path, { watch: onData(path) });
+          const watch = onData(path);
+          const { data, stat } = await client.get(path, { watch }).finally(late(watch));
           if (active && upsert(path, data, stat) && reappeared) void readChildren(path, true);
         } catch (error) {
           if (!(error instanceof NoNodeError)) return fail(path, error);
           remove(path);
           if (
             path === root &&
-            (await client.exists(root, { watch: onRootCreated }).catch((e) => fail(root, e)))
+            (await client
+              .exists(root, { watch: onRootCreated })
+              .finally(late(onRootCreated))
+              .catch((e) => fail(root, e)))
           ) {
             await sync(root, true);
           }
@@ -265,7 +277,8 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       return serial(`c:${path}`, async () => {
         let names: string[];
         try {
-          names = (await client.children(path, { watch: onChildren(path) })).children;
+          const watch = onChildren(path);
+          names = (await client.children(path, { watch }).finally(late(watch))).children;
         } catch (error) {
           if (!(error instanceof NoNodeError)) fail(path, error);
           return;

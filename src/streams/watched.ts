@@ -76,6 +76,15 @@ class Loop<T> implements SessionHandlers, Running {
     this.spec.client.unwatch(this.onWatch);
   }
 
+  /**
+   * A read's watch is armed (joined, in the client's table) when its reply arrives: a reply that
+   * arrives after stop() armed it for a listener that already left. Release it again, or it stays
+   * armed on the server for good (on a path that never changes, or a deleted node never re-created).
+   */
+  private late(): void {
+    this.spec.client.unwatch(this.onWatch);
+  }
+
   private emit(value: T | null): void {
     const key = value === null ? '' : this.spec.key(value);
     if (this.last && this.last.key === key) return;
@@ -99,7 +108,7 @@ class Loop<T> implements SessionHandlers, Running {
 
   private readonly onValue = (value: T | null): void => {
     this.reading = false;
-    if (!this.active) return;
+    if (!this.active) return this.late();
     this.stale = false;
     this.emit(value);
     if (this.again) this.refresh();
@@ -107,7 +116,7 @@ class Loop<T> implements SessionHandlers, Running {
 
   private readonly onError = (error: unknown): void => {
     this.reading = false;
-    if (!this.active) return;
+    if (!this.active) return this.late();
     if (error instanceof ClosedError) return this.closed();
     if (!isRetryable(error)) {
       this.active = false;
