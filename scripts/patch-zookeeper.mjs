@@ -45,7 +45,20 @@
 //    servers again, recv_timeout/60), the binding returned without passing on that wait, so its timer
 //    kept the interval of the connected session (a sixth of the session timeout): a client of a lone
 //    server whose connection dropped took 3.3 s to try again with a 20 s session, instead of 0.3 s.
-// Patches 1-8 and 10 are in the binding (src/node-zk.cpp), 9 in the C client it links (rebuilt when patched).
+// 11. A deaf client after a child process: the C client's sockets were not close-on-exec, so a spawned
+//     child (a browser, any subprocess) held a copy, and the binding closed a handle's socket before
+//     it stopped polling it. epoll forgets a socket only when its last descriptor closes, so the dead
+//     socket's registration stayed, reporting events under the fd number a new client's socket reused:
+//     that client never connected (found by the dashboard's browser test). The C client's sockets are
+//     now SOCK_CLOEXEC (its own build option, which the package did not enable), and a closing handle
+//     stops its poll first.
+// 12. An abort: a call that sends into a reset connection makes the C client close the socket inside
+//     the call (ZOOKEEPER-4210); the handle's poll stayed registered on that fd until its next turn,
+//     and another handle whose new socket got the number failed uv_poll_init (UV_EEXIST) and aborted
+//     in uv_poll_start (found by the fault matrix's flapping row, ~4 runs in 11). After every call the
+//     binding now checks the C client's state: changed, the poll is stopped at once and the loop turns;
+//     and a poll that cannot be made is retried, never started.
+// Patches 1-8, 10, 11 (the close order) and 12 are in the binding (src/node-zk.cpp), 9 and 11 (close-on-exec) in the C client it links (rebuilt when patched).
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -356,6 +369,73 @@ static void rxzk_removed(const std::string &key) {
         }
 `,
   },
+  {
+    marker: '/* rxzk: stop polling before the socket closes */',
+    find: `        if (zhandle) {
+            LOG_DEBUG("call zookeeper_close(%lp)", zhandle);
+            zookeeper_close(zhandle);
+`,
+    replace: `        if (zhandle) {
+            /* rxzk: stop polling before the socket closes */
+            // epoll forgets a socket only when its last descriptor closes: stopped after the close
+            // (EBADF), a socket a child process still held kept its registration, under a reused number.
+            if (zk_io && uv_is_active((uv_handle_t*) zk_io)) uv_poll_stop(zk_io);
+            LOG_DEBUG("call zookeeper_close(%lp)", zhandle);
+            zookeeper_close(zhandle);
+`,
+  },
+  {
+    marker: '/* rxzk: notice a socket closed by a call */',
+    find: `#define METHOD_EPILOG(call) \\
+        int ret = (zk->zhandle ? (call) : ZINVALIDSTATE); \\
+`,
+    replace: `#define METHOD_EPILOG(call) \\
+        int ret = (zk->zhandle ? (call) : ZINVALIDSTATE); \\
+        zk->rxzk_after_call(); /* rxzk: notice a socket closed by a call */ \\
+`,
+  },
+  {
+    marker: '/* rxzk: create2 notices a socket closed by it */',
+    find: '        if (ret != ZOK) delete cb;\n        RETURN_VALUE(info, Nan::New<Int32>(ret));\n',
+    replace:
+      '        if (ret != ZOK) delete cb;\n        zk->rxzk_after_call(); /* rxzk: create2 notices a socket closed by it */\n        RETURN_VALUE(info, Nan::New<Int32>(ret));\n',
+  },
+  {
+    marker: '/* rxzk: after a call */',
+    find: '    void yield () {\n',
+    replace: `    /* rxzk: after a call */
+    // A call may have closed the socket (a send into a reset connection, ZOOKEEPER-4210): then stop
+    // polling that fd at once, before another socket gets its number (libuv takes one watcher per fd),
+    // and let the loop turn at once to connect again.
+    void rxzk_after_call() {
+        if (is_closed || !zhandle || zoo_state(zhandle) == rxzk_last_state) return;
+        if (zk_io && uv_is_active((uv_handle_t*) zk_io)) uv_poll_stop(zk_io);
+        rxzk_last_state = -1;
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+        uv_timer_start(&zk_timer, &zk_timer_cb, 0, 0);
+    }
+
+    void yield () {
+`,
+  },
+  {
+    marker: '/* rxzk: a poll that could not be made */',
+    find: '             \tuv_poll_init(Nan::GetCurrentEventLoop(), zk_io, fd);\n             #endif\n',
+    replace: `             \tif (uv_poll_init(Nan::GetCurrentEventLoop(), zk_io, fd) != 0) { /* rxzk: a poll that could not be made */
+             \t    // Another watcher still holds this fd number: starting this poll would abort the
+             \t    // process. Forget it and try again in a moment.
+             \t    free(zk_io);
+             \t    zk_io = NULL;
+             \t    fd = -1;
+             \t    tv.tv_sec = 0;
+             \t    tv.tv_usec = 10000;
+             \t    uv_timer_start(&zk_timer, &zk_timer_cb, 10, 10);
+             \t    return;
+             \t}
+             #endif
+`,
+  },
 ];
 
 /** Patches to the C client's source (deps/zookeeper-client-c/src/zookeeper.c). */
@@ -397,6 +477,11 @@ const clientPatches = [
     if (off < 4) {
         /* we need to send the length at the beginning */`,
   },
+  ...[1, 2].map((n) => ({
+    marker: `/* rxzk: close-on-exec sockets (${n}) */`,
+    find: '#ifdef SOCK_CLOEXEC_ENABLED\n    sock_flags = SOCK_STREAM | SOCK_CLOEXEC;\n',
+    replace: `#if defined(SOCK_CLOEXEC_ENABLED) || defined(SOCK_CLOEXEC) /* rxzk: close-on-exec sockets (${n}) */\n    sock_flags = SOCK_STREAM | SOCK_CLOEXEC;\n`,
+  })),
 ];
 
 const require = createRequire(import.meta.url);

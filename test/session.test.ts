@@ -155,6 +155,35 @@ describe('state$', () => {
     }
   });
 
+  it("a child process does not inherit the client's socket, and a client opened after a close connects", async () => {
+    // Binding patch 11: the C client's sockets were not close-on-exec and a closing handle stopped its
+    // poll after closing the socket, so a child holding a copy kept the dead socket's epoll registration
+    // alive under a number the next client's socket reused: that client never connected.
+    const c1 = zk.client();
+    await c1.ready();
+    const child = spawn('sleep', ['30'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      await eventually(() => expect(child.pid).toBeDefined(), 5_000);
+      const { readdirSync, readlinkSync } = await import('node:fs');
+      // Its stdio (0-2) are socket pairs of its own; anything else it holds came from us.
+      const inherited = readdirSync(`/proc/${child.pid}/fd`).filter((fd) => Number(fd) > 2);
+      const links = inherited.map((fd) => {
+        try {
+          return readlinkSync(`/proc/${child.pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      expect(links.filter((l) => l.startsWith('socket:'))).toEqual([]);
+      await c1.close();
+      const c2 = zk.client();
+      await c2.ready();
+      expect(await c2.exists(zk.root)).not.toBeNull();
+    } finally {
+      child.kill();
+    }
+  });
+
   it('a client told not to reconnect stays lost after expiry, and its operations fail bounded', async () => {
     const c = zk.client({ sessionTimeout: 4_000, reconnect: false, connectionTimeout: 500 });
     const log = record(c);
