@@ -9,9 +9,10 @@
  *    made: at the end every directory holds exactly the nodes the calls resolved (no orphan, no
  *    duplicate), the ephemerals owned by their client's session, and once the recipes are unsubscribed
  *    their nodes are gone.
- * 2. Lock releases whose delete reply is cut: the holder's connection is reset right after its delete
- *    reached the server. A waiter (another client, not behind the proxy) must acquire within a bounded
- *    time, the release must resolve, and no node of the holder's session may be left under the lock.
+ * 2. Lock releases whose delete reply is cut (the holder's connection is reset right after its delete
+ *    reached the server), and a few whose delete is lost (swallowed by a partition, then the connection
+ *    reset): a waiter (another client, not behind the proxy) must acquire within a bounded time, the
+ *    release must resolve, and no node of the holder's session may be left under the lock.
  */
 import { basename } from 'node:path';
 import type { Subscription } from 'rxjs';
@@ -27,7 +28,7 @@ import {
   type Ownership,
   type ZkClient,
 } from '../../src/index.js';
-import { eventually, zkSuite } from '../support/fixture.js';
+import { eventually, sleep, zkSuite } from '../support/fixture.js';
 import { OpCode, startProxy, type ZkProxy } from '../support/proxy.js';
 import { percentile } from '../recipes/candidates.js';
 import { recordFault } from './record.js';
@@ -38,6 +39,8 @@ const CREATES = [OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.c
 const LANES = 8;
 const CUTS_PER_LANE = 25;
 const RELEASES = 12;
+/** Releases whose delete never reaches the server (swallowed by a partition, then the connection reset). */
+const LOST_DELETES = 4;
 // Each cut costs a reconnect (the C client waits about a third of the session timeout): 25 cuts one
 // after another per lane, the lanes side by side.
 const SESSION_TIMEOUT = 3_000;
@@ -46,12 +49,24 @@ const KINDS = ['sequential', 'ephemeral-sequential', 'ephemeral', 'lock', 'leade
 type Kind = (typeof KINDS)[number];
 
 let proxies: ZkProxy[] = [];
+/** Clients behind the proxies: closed before the proxies go, or their sessions would linger. */
+const proxied: ZkClient[] = [];
 const subscriptions: Subscription[] = [];
 afterEach(async () => {
   for (const s of subscriptions.splice(0)) s.unsubscribe();
+  await Promise.all(proxied.splice(0).map((c) => c.close()));
   await Promise.all(proxies.map((p) => p.close()));
   proxies = [];
 });
+
+/** A client behind its own proxy. */
+async function proxiedClient(): Promise<{ proxy: ZkProxy; c: ZkClient }> {
+  const proxy = await startProxy(zk.server.connectString);
+  proxies.push(proxy);
+  const c = zk.client({ connectString: proxy.connectString, sessionTimeout: SESSION_TIMEOUT });
+  proxied.push(c);
+  return { proxy, c };
+}
 
 /** What row 9 measured, filled by the tests in order; recorded by the last one. */
 const figures: { creates?: string; createsChecked?: string } = {};
@@ -135,9 +150,7 @@ async function cutCreate(c: ZkClient, proxy: ZkProxy, kind: Kind, dir: string, i
 
 describe('row 9: lost replies', () => {
   it('a request sent into the reset socket: both it and the cut create recover (no RuntimeInconsistency)', async () => {
-    const proxy = await startProxy(zk.server.connectString);
-    proxies.push(proxy);
-    const c = zk.client({ connectString: proxy.connectString, sessionTimeout: SESSION_TIMEOUT });
+    const { proxy, c } = await proxiedClient();
     await c.ready();
     for (let i = 0; i < 3; i++) {
       // The proxy resets the connection in its data callback; the read sent from that callback's
@@ -162,9 +175,7 @@ describe('row 9: lost replies', () => {
     const admin = zk.client();
     const lanes = await Promise.all(
       Array.from({ length: LANES }, async (_, lane) => {
-        const proxy = await startProxy(zk.server.connectString);
-        proxies.push(proxy);
-        const c = zk.client({ connectString: proxy.connectString, sessionTimeout: SESSION_TIMEOUT });
+        const { proxy, c } = await proxiedClient();
         const sessions = new Set<string>();
         c.state$.subscribe((s) => {
           if (s.type === 'connected') sessions.add(s.sessionId);
@@ -239,67 +250,87 @@ describe('row 9: lost replies', () => {
     console.log(`row 9: ${figures.creates}`);
   });
 
-  it('lock releases whose delete reply is cut leave no stuck lock', { timeout: 120_000 }, async () => {
-    expect(figures.creates, 'the creates test ran first and passed').toBeDefined();
-    const proxy = await startProxy(zk.server.connectString);
-    proxies.push(proxy);
-    const holder = zk.client({ connectString: proxy.connectString, sessionTimeout: SESSION_TIMEOUT });
-    const waiter = zk.client({ sessionTimeout: SESSION_TIMEOUT });
-    const admin = zk.client();
-    await Promise.all([holder.ready(), waiter.ready()]);
-    const path = `${zk.root}/lock`;
-    const handoffs: number[] = [];
-    let stuck = 0;
-    for (let i = 0; i < RELEASES; i++) {
-      const holderSession = holder.sessionId!;
-      // Half the releases through acquire()'s handle, half by unsubscribing lock().
-      let release: () => Promise<void>;
-      if (i % 2 === 0) {
-        const handle: LockHandle = await acquire(holder, path, { timeout: 20_000 });
-        release = () => handle.release();
-      } else {
-        const seen: Ownership[] = [];
-        const subscription = lock(holder, path).subscribe((o) => seen.push(o));
-        await eventually(() => expect(seen.at(-1)?.type).toBe('acquired'), 20_000);
-        release = async () => subscription.unsubscribe();
+  it(
+    'lock releases whose delete reply is cut, or whose delete is lost, leave no stuck lock',
+    { timeout: 120_000 },
+    async () => {
+      expect(figures.creates, 'the creates test ran first and passed').toBeDefined();
+      const { proxy, c: holder } = await proxiedClient();
+      const waiter = zk.client({ sessionTimeout: SESSION_TIMEOUT });
+      const admin = zk.client();
+      await Promise.all([holder.ready(), waiter.ready()]);
+      const path = `${zk.root}/lock`;
+      const handoffs: { cut: number[]; lost: number[] } = { cut: [], lost: [] };
+      let stuck = 0;
+      for (let i = 0; i < RELEASES + LOST_DELETES; i++) {
+        const kind = i < RELEASES ? 'cut' : 'lost';
+        const holderSession = holder.sessionId!;
+        // Half the releases through acquire()'s handle, half by unsubscribing lock().
+        let release: () => Promise<void>;
+        if (i % 2 === 0) {
+          const handle: LockHandle = await acquire(holder, path, { timeout: 20_000 });
+          release = () => handle.release();
+        } else {
+          const seen: Ownership[] = [];
+          const subscription = lock(holder, path).subscribe((o) => seen.push(o));
+          await eventually(() => expect(seen.at(-1)?.type).toBe('acquired'), 20_000);
+          release = async () => subscription.unsubscribe();
+        }
+        const next = acquire(waiter, path, { timeout: 30_000 });
+        // The waiter is queued (two nodes) before the holder lets go.
+        await eventually(async () => expect((await admin.children(path)).children).toHaveLength(2), 20_000);
+        const letGo = performance.now();
+        let released: Promise<void>;
+        if (kind === 'cut') {
+          // The delete reaches the server; its reply does not reach the holder.
+          const cut = proxy.cutAfterRequest([OpCode.delete], 20_000);
+          released = release();
+          await cut;
+        } else {
+          // The delete never reaches the server: the holder must send it again once reconnected.
+          await proxy.blackhole();
+          released = release();
+          await sleep(300);
+          await proxy.reset();
+          await proxy.pass();
+        }
+        const handle = await next.catch((error: unknown) => {
+          stuck++;
+          throw error;
+        });
+        handoffs[kind].push(performance.now() - letGo);
+        await released;
+        // No node of the releasing session is left (a deletion still retrying would show here).
+        await eventually(async () => {
+          const { children } = await admin.children(path);
+          const owners = await Promise.all(children.map((n) => admin.exists(`${path}/${n}`)));
+          expect(owners.filter((s) => s?.ephemeralOwner === holderSession)).toEqual([]);
+        }, 10_000);
+        expect(holder.sessionId, 'the fault cost a connection, not the session').toBe(holderSession);
+        await handle.release();
       }
-      const next = acquire(waiter, path, { timeout: 30_000 });
-      // The waiter is queued (two nodes) before the holder lets go.
-      await eventually(async () => expect((await admin.children(path)).children).toHaveLength(2), 20_000);
-      const cut = proxy.cutAfterRequest([OpCode.delete], 20_000);
-      const letGo = performance.now();
-      const released = release();
-      await cut;
-      const handle = await next.catch((error: unknown) => {
-        stuck++;
-        throw error;
+      expect(stuck).toBe(0);
+      await eventually(async () => expect((await admin.children(path)).children).toEqual([]), 10_000);
+      const median = (values: number[]) =>
+        percentile(
+          [...values].sort((a, b) => a - b),
+          50,
+        ).toFixed(0);
+      const releases =
+        `${RELEASES} releases with the delete reply cut + ${LOST_DELETES} with the delete lost -> stuck ${stuck}; ` +
+        `median ${median(handoffs.cut)} ms (max ${Math.max(...handoffs.cut).toFixed(0)} ms) and ` +
+        `${median(handoffs.lost)} ms (reconnect included) from release to the waiter's acquisition`;
+      console.log(`row 9: ${releases}`);
+      recordFault({
+        row: 9,
+        scenario: 'Lost replies',
+        checked:
+          `${figures.createsChecked}. ${RELEASES + LOST_DELETES} lock releases (acquire() handles and unsubscribed ` +
+          `lock() streams), ${RELEASES} whose delete reply was cut and ${LOST_DELETES} whose delete was swallowed ` +
+          '(a partition, then a reset): a waiter on another client acquired each time, the release resolved, no ' +
+          "node of the holder's session was left, and the holder kept its session.",
+        figure: `${figures.creates}; ${releases}`,
       });
-      handoffs.push(performance.now() - letGo);
-      await released;
-      // No node of the releasing session is left (a deletion still retrying would show here).
-      await eventually(async () => {
-        const { children } = await admin.children(path);
-        const owners = await Promise.all(children.map((n) => admin.exists(`${path}/${n}`)));
-        expect(owners.filter((s) => s?.ephemeralOwner === holderSession)).toEqual([]);
-      }, 10_000);
-      expect(holder.sessionId, 'the cut cost a connection, not the session').toBe(holderSession);
-      await handle.release();
-    }
-    expect(stuck).toBe(0);
-    await eventually(async () => expect((await admin.children(path)).children).toEqual([]), 10_000);
-    const sorted = [...handoffs].sort((a, b) => a - b);
-    const releases =
-      `${RELEASES} cut releases -> stuck ${stuck}, median ${percentile(sorted, 50).toFixed(0)} ms ` +
-      `(max ${sorted.at(-1)!.toFixed(0)} ms) from release to the waiter's acquisition`;
-    console.log(`row 9: ${releases}`);
-    recordFault({
-      row: 9,
-      scenario: 'Lost replies',
-      checked:
-        `${figures.createsChecked}. ${RELEASES} lock releases (acquire() handles and unsubscribed lock() ` +
-        'streams) whose delete reply was cut: a waiter on another client acquired each time, the release ' +
-        "resolved, no node of the holder's session was left, and the holder kept its session.",
-      figure: `${figures.creates}; ${releases}`,
-    });
-  });
+    },
+  );
 });
