@@ -41,9 +41,10 @@ const CUTS_PER_LANE = 25;
 const RELEASES = 12;
 /** Releases whose delete never reaches the server (swallowed by a partition, then the connection reset). */
 const LOST_DELETES = 4;
-// Each cut costs a reconnect (the C client waits about a third of the session timeout): 25 cuts one
-// after another per lane, the lanes side by side.
-const SESSION_TIMEOUT = 3_000;
+// Each cut costs a reconnect (the C client waits a sixtieth of the session timeout, or a third when the
+// binding misses the new socket's readiness): 25 cuts one after another per lane, the lanes side by
+// side. Long enough that a loaded machine does not expire a session between a cut and its reconnect.
+const SESSION_TIMEOUT = 5_000;
 
 const KINDS = ['sequential', 'ephemeral-sequential', 'ephemeral', 'lock', 'leadership', 'enqueue'] as const;
 type Kind = (typeof KINDS)[number];
@@ -177,14 +178,16 @@ describe('row 9: lost replies', () => {
       Array.from({ length: LANES }, async (_, lane) => {
         const { proxy, c } = await proxiedClient();
         const sessions = new Set<string>();
+        const lost: string[] = [];
         c.state$.subscribe((s) => {
           if (s.type === 'connected') sessions.add(s.sessionId);
+          if (s.type === 'lost') lost.push(s.reason);
         });
         await c.ready();
         // Every directory exists up front: the only create a call sends is the one it is about.
         for (const kind of KINDS)
           await admin.create(`${zk.root}/lane-${lane}-${kind}`, '', { createParents: true });
-        return { lane, proxy, c, sessions };
+        return { lane, proxy, c, sessions, lost };
       }),
     );
     const started = performance.now();
@@ -203,7 +206,9 @@ describe('row 9: lost replies', () => {
     const elapsed = performance.now() - started;
     expect(made).toHaveLength(LANES * CUTS_PER_LANE);
     // Every cut forced a reconnect, none a new session: otherwise the ephemerals would be gone.
-    for (const { lane, sessions } of lanes) expect([...sessions], `lane ${lane}'s sessions`).toHaveLength(1);
+    for (const { lane, sessions, lost } of lanes) {
+      expect([...sessions], `lane ${lane}'s sessions (lost: ${lost.join(', ')})`).toHaveLength(1);
+    }
 
     // What each directory holds against what the calls resolved: no orphan, no duplicate, none missing.
     const byDir = new Map<string, Made[]>();
