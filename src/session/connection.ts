@@ -14,6 +14,7 @@ import {
 } from 'rxjs';
 import { ClosedError, ConnectionLossError } from '../errors.js';
 import type { AuthInfo, Transport, TransportEvent, TransportHandle } from '../transport/port.js';
+import { SessionChurn } from './churn.js';
 import type { Logger } from './logger.js';
 import { registry } from './registry.js';
 import { isLive, isValidTransition, type LostReason, type SessionState } from './state.js';
@@ -33,8 +34,12 @@ export class Connection {
   readonly state$ = new BehaviorSubject<SessionState>({ type: 'connecting' });
   private handle: TransportHandle | undefined;
   private lostTimer: Subscription | undefined;
+  /** The next handle's opening, when a session was given up from inside its handle's event. */
+  private reopening: Subscription | undefined;
   /** Negotiated by the server on connect; the requested value until then. */
   private negotiatedTimeout: number;
+  /** How long the session's connections last (see churn.ts). */
+  private readonly churn = new SessionChurn();
 
   constructor(private readonly options: ConnectionOptions) {
     this.negotiatedTimeout = options.sessionTimeout;
@@ -89,6 +94,7 @@ export class Connection {
   close(): Promise<void> {
     if (this.state.type === 'closed') return Promise.resolve();
     this.stopLostTimer();
+    this.reopening?.unsubscribe();
     const closing = this.dropHandle();
     this.transition({ type: 'closed' });
     this.state$.complete();
@@ -122,12 +128,15 @@ export class Connection {
         this.stopLostTimer();
         this.negotiatedTimeout = event.sessionTimeout;
         if (state.type === 'suspended' && state.sessionId === event.sessionId) {
+          this.churn.connected(this.options.scheduler.now());
           this.transition({
             type: 'reconnected',
             sessionId: event.sessionId,
             sessionTimeout: event.sessionTimeout,
           });
         } else if (state.type === 'connecting' || state.type === 'lost') {
+          this.churn.reset();
+          this.churn.connected(this.options.scheduler.now());
           this.transition({
             type: 'connected',
             sessionId: event.sessionId,
@@ -137,6 +146,15 @@ export class Connection {
         return;
       case 'disconnected':
         if (isLive(state)) {
+          // Another handle keeps taking our session (SESSION_MOVED), or no connection holds: give the
+          // session up rather than loop with it; the handle is closed while disconnected, so the
+          // session itself is not ended.
+          if (this.churn.dropped(this.options.scheduler.now(), this.negotiatedTimeout)) {
+            this.options.logger.warn?.('rxzk: the session keeps moving away; giving it up', {
+              sessionId: state.sessionId,
+            });
+            return this.sessionLost('moved');
+          }
           this.transition({ type: 'suspended', sessionId: state.sessionId });
           // As Curator does: a suspension lasting a whole session timeout means the server has expired
           // the session by now, even if no server is reachable to say so.
@@ -164,7 +182,16 @@ export class Connection {
       this.transition({ type: 'lost', sessionId: state.sessionId, reason });
     }
     this.options.logger.warn?.('rxzk: session lost', { reason });
-    if (this.options.reconnect && this.state.type !== 'closed') this.open();
+    if (!this.options.reconnect || this.state.type === 'closed') return;
+    if (reason !== 'moved') return this.open();
+    // Given up from inside the old handle's own disconnect event, which the C client is still handling
+    // (its next connection attempt comes when the event returns): a new handle opened right here
+    // crashes the binding (two of its poll handles on one reused socket number). Open it a turn later,
+    // after the old one has been closed.
+    this.reopening = this.options.scheduler.schedule(() => {
+      this.reopening = undefined;
+      if (this.state.type !== 'closed' && !this.handle) this.open();
+    });
   }
 
   private stopLostTimer(): void {

@@ -24,8 +24,12 @@ export type SessionState =
   | { readonly type: 'closed' };
 
 export type SessionStateType = SessionState['type'];
-/** `expired`: the server said so. `timeout`: suspended for a whole session timeout. */
-export type LostReason = 'expired' | 'timeout' | 'authFailed';
+/**
+ * `expired`: the server said so. `timeout`: suspended for a whole session timeout. `moved`: the session
+ * kept moving away, its connections closed soon after each reconnect (another handle on the same
+ * session takes it over every time: SESSION_MOVED), so it was given up, not ended (see churn.ts).
+ */
+export type LostReason = 'expired' | 'timeout' | 'authFailed' | 'moved';
 
 const allowed: Record<SessionStateType, readonly SessionStateType[]> = {
   connecting: ['connected', 'closed'],

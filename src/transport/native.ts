@@ -7,7 +7,9 @@
  *   (reuse can crash the process): the session layer opens a new one.
  * - Per-operation watchers also receive every session event (the C client hands session events to all
  *   registered watchers); those are filtered out so a watcher fires once, for its node event.
- * - Results come as (rc, message) pairs; rc is mapped through the error table.
+ * - Results come as (rc, message) pairs; rc is mapped through the error table. RuntimeInconsistency,
+ *   the C client's way of failing requests when it drops a connection whose replies came out of order
+ *   (after a send into a reset socket), is a connection loss.
  * - Closing a handle from inside one of its own callbacks frees it under the C client's feet (a crash):
  *   promise continuations run inside the binding's callbacks, so every close is deferred a macrotask.
  * - The C library logs to stderr; its level is process-wide and set here (off unless asked).
@@ -304,6 +306,17 @@ class NativeHandle implements TransportHandle {
     // ZCLOSING / ZINVALIDSTATE mean this handle is gone (expired, or closed because its session was
     // judged lost): to the session layer that is an expired session, and retryable on the next one.
     if (rc === Code.Closing || rc === Code.InvalidState) return errorFromCode(Code.SessionExpired, { path });
+    // ZRUNTIMEINCONSISTENCY is how the C client fails every outstanding request when a reply comes out
+    // of order, which happens after a send into a reset socket: it closes that socket without failing
+    // the requests sent on it (ZOOKEEPER-4210), reconnects, and the next reply is not theirs. The
+    // connection was lost with those requests in flight: that is a connection loss, outcome unknown.
+    // (Without multi, the server never answers a request with it.)
+    if (rc === Code.RuntimeInconsistency) {
+      return errorFromCode(Code.ConnectionLoss, {
+        path,
+        cause: new Error('the ZooKeeper C client dropped its connection: a reply came out of order'),
+      });
+    }
     return errorFromCode(rc, { path });
   }
 
