@@ -276,14 +276,6 @@ describe('row 2: connection flapping', () => {
           "children$, all converged to the server's final state after the flapping; the clients' leadership " +
           'candidates never led at once (one clock, tokens growing).',
         figure,
-        known: [
-          'With the binding as patched on main in 899d657 (the libuv poll kept while connected), about one run in ' +
-            "three of this row aborts the process: ZooKeeper::yield() ignores uv_poll_init's UV_EEXIST and " +
-            'uv_poll_start asserts on the uninitialised handle (gdb: uv_poll_init returned -17 just before). The ' +
-            'fd number is still registered by another handle whose socket the C client closed without yield() ' +
-            'hearing of it (a send into a reset socket, ZOOKEEPER-4210) and the kernel reused. Plan: check ' +
-            "uv_poll_init's result, and re-register the poll when a request's send closed the socket.",
-        ],
       });
     } finally {
       for (const f of flapped) for (const s of f.subscriptions) s.unsubscribe();
