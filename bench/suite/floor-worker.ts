@@ -65,23 +65,32 @@ async function ensurePath(h: TransportHandle, path: string): Promise<void> {
 const bySequence = (a: string, b: string): number => a.slice(-10).localeCompare(b.slice(-10));
 
 /**
- * One turn of InterProcessMutex's protocol: create ephemeral-sequential, list, hold if lowest, else
- * watch the predecessor (getData) and list again when it goes; release = delete.
+ * The least a turn of the lock protocol needs (InterProcessMutex's, without its retries and GUID): the
+ * create and the listing sent together (one session's requests are applied in order, so the listing
+ * already has our node); hold if lowest, else watch the predecessor; when it goes, hold at once if it
+ * was the lowest (nothing else can be ahead of us), list again only if it was not (it may have
+ * abandoned). Release = delete. The handoff is then one delete and one notification.
  */
 async function rawLock(h: TransportHandle, dir: string): Promise<string> {
-  const { path: mine } = await h.create({ path: `${dir}/lock-`, data: empty, mode: 'ephemeral-sequential' });
+  const [{ path: mine }, listed] = await Promise.all([
+    h.create({ path: `${dir}/lock-`, data: empty, mode: 'ephemeral-sequential' }),
+    h.children(dir),
+  ]);
   const name = mine.slice(dir.length + 1);
+  let children = listed.children;
   for (;;) {
-    const { children } = await h.children(dir);
     children.sort(bySequence);
     const index = children.indexOf(name);
     if (index === 0) return mine;
-    if (index < 0) throw new Error(`our lock node ${mine} is gone`);
+    if (index < 0) throw new Error(`our lock node ${mine} is not listed`);
     await new Promise<void>((resolve, reject) => {
-      h.get(`${dir}/${children[index - 1]}`, () => resolve()).catch((error: unknown) =>
-        isCode(error, Code.NoNode) ? resolve() : reject(error),
+      h.exists(`${dir}/${children[index - 1]}`, () => resolve()).then(
+        (stat) => stat === null && resolve(),
+        reject,
       );
     });
+    if (index === 1) return mine;
+    children = (await h.children(dir)).children;
   }
 }
 
@@ -124,8 +133,9 @@ async function lockScenario(context: SetupContext): Promise<Running> {
 }
 
 /**
- * A raw election candidate: an ephemeral-sequential node; lowest leads; others watch the predecessor
- * (exists) and list again when it goes (delete + notification + getChildren).
+ * A raw election candidate: an ephemeral-sequential node; the lowest leads; the others watch their
+ * predecessor (exists). When it goes: lead at once if it was the lowest, else list again (it may have
+ * abandoned). The failover is then one delete and one notification, the least an election can do.
  */
 class RawCandidate {
   node: string | undefined;
@@ -141,29 +151,33 @@ class RawCandidate {
 
   async join(): Promise<void> {
     const epoch = ++this.epoch;
-    const { path } = await this.h.create({
-      path: `${this.dir}/n-`,
-      data: empty,
-      mode: 'ephemeral-sequential',
-    });
+    const [{ path }, { children }] = await Promise.all([
+      this.h.create({ path: `${this.dir}/n-`, data: empty, mode: 'ephemeral-sequential' }),
+      this.h.children(this.dir),
+    ]);
     if (epoch !== this.epoch) return;
     this.node = path.slice(this.dir.length + 1);
-    await this.check(epoch);
+    await this.rank(epoch, children);
   }
 
-  private async check(epoch: number): Promise<void> {
-    const { children } = await this.h.children(this.dir);
+  private lead(): void {
+    this.leading = true;
+    this.onLeader(this, now());
+  }
+
+  private async rank(epoch: number, children: string[]): Promise<void> {
     if (epoch !== this.epoch || !this.node) return;
     children.sort(bySequence);
     const index = children.indexOf(this.node);
-    if (index === 0) {
-      this.leading = true;
-      this.onLeader(this, now());
-      return;
-    }
-    const again = (): void => void this.check(epoch).catch(this.onError);
-    const stat = await this.h.exists(`${this.dir}/${children[index - 1]}`, again);
-    if (stat === null && epoch === this.epoch) again();
+    if (index === 0) return this.lead();
+    if (index < 0) throw new Error(`our node ${this.node} is not listed`);
+    const gone = (): void => {
+      if (epoch !== this.epoch) return;
+      if (index === 1) return this.lead();
+      this.h.children(this.dir).then(({ children: again }) => this.rank(epoch, again), this.onError);
+    };
+    const stat = await this.h.exists(`${this.dir}/${children[index - 1]}`, gone);
+    if (stat === null) gone();
   }
 
   async resign(): Promise<void> {
@@ -302,9 +316,11 @@ async function treeScenario(context: SetupContext): Promise<Running> {
 }
 
 /**
- * The at-least-once protocol on raw handles, as every peer's queue does it: list (watching when
- * empty), for each item in order: ephemeral claim, read, deliver, delete the item (the ack), delete
- * the claim.
+ * The least the at-least-once protocol needs (what every peer's queue does, pipelined where one
+ * session's ordering makes it safe): list the items and the claims together (watching when nothing is
+ * left to take); for each unclaimed item in order: the ephemeral claim and the read sent together
+ * (the read is dropped if the claim failed), deliver, then the item's delete (the ack) and the claim's
+ * delete sent together (applied in that order: no one can claim an item that is still there).
  */
 async function rawConsumer(
   h: TransportHandle,
@@ -312,13 +328,18 @@ async function rawConsumer(
   stopped: { value: boolean; signal: Promise<void> },
   deliver: (data: Buffer) => void,
 ): Promise<void> {
-  const items = (children: string[]): string[] => children.filter((n) => n.startsWith('qn-')).sort();
+  const claims = `${path}/claims`;
+  const listing = async (watch?: Watcher): Promise<string[]> => {
+    const [items, claimed] = await Promise.all([h.children(path, watch), h.children(claims, watch)]);
+    const taken = new Set(claimed.children);
+    return items.children.filter((n) => n.startsWith('qn-') && !taken.has(n)).sort();
+  };
   while (!stopped.value) {
-    let list = items((await h.children(path)).children);
+    let list = await listing();
     if (list.length === 0) {
       let changed!: () => void;
       const change = new Promise<void>((resolve) => (changed = resolve));
-      list = items((await h.children(path, () => changed())).children);
+      list = await listing(() => changed());
       if (list.length === 0) {
         await Promise.race([change, stopped.signal]);
         continue;
@@ -326,24 +347,22 @@ async function rawConsumer(
     }
     for (const name of list) {
       if (stopped.value) return;
-      const claim = `${path}/claims/${name}`;
-      try {
-        await h.create({ path: claim, data: empty, mode: 'ephemeral' });
-      } catch (error) {
-        if (isCode(error, Code.NodeExists)) continue;
-        throw error;
+      const claim = `${claims}/${name}`;
+      const [claimed, read] = await Promise.allSettled([
+        h.create({ path: claim, data: empty, mode: 'ephemeral' }),
+        h.get(`${path}/${name}`),
+      ]);
+      if (claimed.status === 'rejected') {
+        if (isCode(claimed.reason, Code.NodeExists)) continue;
+        throw claimed.reason;
       }
-      let data: Buffer;
-      try {
-        ({ data } = await h.get(`${path}/${name}`));
-      } catch (error) {
-        if (!isCode(error, Code.NoNode)) throw error;
+      if (read.status === 'rejected') {
+        if (!isCode(read.reason, Code.NoNode)) throw read.reason;
         await h.delete(claim, -1);
         continue;
       }
-      deliver(data);
-      await h.delete(`${path}/${name}`, -1);
-      await h.delete(claim, -1);
+      deliver(read.value.data);
+      await Promise.all([h.delete(`${path}/${name}`, -1), h.delete(claim, -1)]);
     }
   }
 }
