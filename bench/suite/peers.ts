@@ -52,7 +52,16 @@ export async function compileCuratorPeer(): Promise<Compiled> {
 
 /** The command line of a peer's worker. */
 export function peerCommand(peer: PeerName, curator: Compiled | undefined): string[] {
-  const node = (file: string): string[] => [process.execPath, '--expose-gc', '--import', 'tsx', here(file)];
+  // RXZK_BENCH_NODE_FLAGS adds flags to both Node workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env['RXZK_BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+  const node = (file: string): string[] => [
+    process.execPath,
+    '--expose-gc',
+    ...extra,
+    '--import',
+    'tsx',
+    here(file),
+  ];
   switch (peer) {
     case 'rxzk':
       return node('./rxzk-worker.ts');
