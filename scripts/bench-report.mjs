@@ -29,13 +29,14 @@ const NOTES = {
     '**Curator** `InterProcessMutex` (one per session, each on its own thread): ephemeral-sequential node, a listing, a `getData` watch on the predecessor, a listing again on each wake-up.',
     "**kazoo** `client.Lock`: the same algorithm (nodes `<uuid>__lock__<seq>`); it lists the children on every wake-up, and a Python thread per contender shares the GIL with kazoo's own threads.",
     "**rxzk** `acquire()`/`release()`: Curator's node layout, a fencing token (the czxid) on every handle, one watch per waiter; a waiter whose predecessor was the lowest holds without another listing.",
-    '**floor**: the InterProcessMutex protocol written directly on raw handles (no protection GUID, no retries, no token).',
+    '**floor**: the least this protocol needs, on raw handles: the create and the listing sent together, a watch on the predecessor, no listing when the deleted predecessor was the lowest (the handoff is one delete and one notification); no protection GUID, no retries, no token.',
+    'The two Node peers run their 8 sessions on one thread (the C client\u2019s I/O included); Curator\u2019s sessions each have their own I/O and event threads, which use both cores; kazoo\u2019s threads share the GIL.',
   ],
   failover: [
     '**Curator** `LeaderLatch`: `close()` deletes the node (in the background, guaranteed) and removes its watches; the next latch is told through `isLeader()`.',
     '**kazoo** `client.Election`: a `Lock`; leading is holding it while the leader function runs, resigning is returning from it.',
     '**rxzk** `leadership()`: unsubscribing deletes the node; before emitting `leader` the next candidate checks that the lowest node belongs to its own session (CURATOR-696).',
-    '**floor**: delete, the successor\u2019s `exists` notification, one `getChildren`: the least any sequential-node election can do.',
+    '**floor**: delete and the successor\u2019s `exists` notification: the successor leads at once when its deleted predecessor was the lowest (the least any sequential-node election can do), and lists again otherwise.',
   ],
   change: [
     '**Curator** `CuratorCache` with `SINGLE_NODE_CACHE`: one persistent watch (`addWatch`, ZooKeeper 3.6+) that is never re-armed; each event is followed by a `getData`, and listeners run on the cache\u2019s executor thread.',
@@ -52,7 +53,7 @@ const NOTES = {
     '**Curator** `DistributedQueue` with a `lockPath` (QueueBuilder, `putInBackground(false)` so that the producer waits for each put as the others do): an ephemeral lock node per item, `getData`, `consumeMessage`, then the item and the lock are deleted; items are delivered at least once. Without a lockPath an item is deleted before it is processed (at most once). Curator\u2019s own Tech Note 4 advises against queues on ZooKeeper.',
     '**kazoo** `LockingQueue`: `get()` takes an ephemeral lock under `taken/` (every consumer watches both `entries/` and `taken/`), `consume()` deletes the entry and the lock in one transaction: at least once.',
     "**rxzk** `queue(..., { mode: 'at-least-once' })` with `ack()`: an ephemeral claim under `<path>/claims`, the ack deletes the item, then the claim.",
-    '**floor**: the same four operations (claim, read, delete item, delete claim) on raw handles.',
+    '**floor**: the same four operations (claim, read, delete item, delete claim) on raw handles, the least the protocol needs: items and claims listed together (claimed items skipped), the claim and the read sent together, the item\u2019s and the claim\u2019s deletes sent together (one session\u2019s requests are applied in order).',
     'Every consumer wakes on every new item and they race for the head (all four implementations).',
   ],
   fanout: [
@@ -526,7 +527,12 @@ function charts(entry) {
 }
 
 function headlines(byScenario, topologies) {
-  const lines = ['## Headline: rxzk against the best of Curator and kazoo', ''];
+  const lines = [
+    '## Headline: rxzk against the best of Curator and kazoo',
+    '',
+    'Each cell: rxzk\u2019s figure divided by the better peer\u2019s (named), then by the floor\u2019s.',
+    '',
+  ];
   lines.push(`| scenario | measure | ${topologies.map((t) => TOPOLOGY_LABELS[t]).join(' | ')} |`);
   lines.push(`|---|---|${topologies.map(() => '---:').join('|')}|`);
   for (const name of SCENARIO_ORDER) {
@@ -534,16 +540,31 @@ function headlines(byScenario, topologies) {
     if (!entry) continue;
     const { record } = entry;
     const higher = record.headline.kind === 'throughput';
-    const measure = `${record.headline.label} (${higher ? 'median rate; higher is better' : 'median; lower is better'})`;
+    const measure = higher
+      ? `${record.headline.label}: rxzk\u2019s median rate \u00f7 theirs (higher is better)`
+      : `${record.headline.label}: rxzk\u2019s median time \u00f7 theirs (lower is better)`;
     const cells = topologies.map((t) => {
       const row = entry.rows.find((r) => r.topology === t);
       if (!row)
         return entry.refused.some((r) => r.topology === t) ? 'no comparison (a peer failed)' : 'not run';
       const best = versusBestPeer(row.record, (p) => headline(row.record, p), higher);
       const floor = headline(row.record, 'rxzk') / headline(row.record, 'floor');
-      return `${ratio(best.value)} vs ${PEER_LABELS[best.best] ?? '–'}; ${ratio(floor)} the floor`;
+      return `**${ratio(best.value)}** ${PEER_LABELS[best.best] ?? '–'} · ${ratio(floor)} floor`;
     });
     lines.push(`| ${cell(record.title)} | ${measure} | ${cells.join(' | ')} |`);
+    if (name === 'fanout') {
+      const heap = topologies.map((t) => {
+        const row = entry.rows.find((r) => r.topology === t);
+        if (!row)
+          return entry.refused.some((r) => r.topology === t) ? 'no comparison (a peer failed)' : 'not run';
+        const pick = (p) => row.record.peers[p].summary.figures.heapBytesPerSubscription;
+        const best = versusBestPeer(row.record, pick, false);
+        return `**${ratio(best.value)}** ${PEER_LABELS[best.best] ?? '–'} · ${ratio(pick('rxzk') / pick('floor'))} floor`;
+      });
+      lines.push(
+        `| ${cell(record.title)} | client heap per subscription: rxzk\u2019s \u00f7 theirs (lower is better) | ${heap.join(' | ')} |`,
+      );
+    }
   }
   lines.push('');
   return lines;

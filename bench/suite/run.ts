@@ -496,7 +496,10 @@ async function main(): Promise<void> {
     .loadavg()
     .map((x) => Math.round(x * 100) / 100);
   const json = join(outDir, 'run.json');
-  writeFileSync(json, `${JSON.stringify(run, null, 1)}\n`);
+  // Compact, numbers to 0.1 µs (ms with 4 decimals): thousands of samples per scenario and peer.
+  const rounded = (_key: string, value: unknown): unknown =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1e4) / 1e4 : value;
+  writeFileSync(json, `${JSON.stringify(run, rounded)}\n`);
   log(`wrote ${relative(process.cwd(), json)}`);
 
   const md = publish ? join(repo, 'BENCHMARKS.md') : join(outDir, 'report.md');

@@ -26,7 +26,11 @@ export function distribution(values: readonly number[]): Distribution {
     n: sorted.length,
     min: sorted[0] ?? Number.NaN,
     p25: percentile(sorted, 25),
-    median: percentile(sorted, 50),
+    // The middle value, or the mean of the two middle ones (a median of 2 rounds is their mean).
+    median:
+      sorted.length === 0
+        ? Number.NaN
+        : (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2,
     p75: percentile(sorted, 75),
     p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),
