@@ -43,6 +43,7 @@ const NOTES = {
     '**kazoo** `DataWatch`: a one-shot watch re-armed by each read; the callback runs on kazoo\u2019s callback thread.',
     '**rxzk** `data$`: a one-shot watch re-armed by each read, deduplicated by mzxid, shared by every subscriber of the client and path.',
     '**floor**: a get-with-watch loop on a raw handle.',
+    'The writer and the subscriber are two sessions of one process: the watch event may be handled before the writer\u2019s own reply (those samples count as 0). *From the set call* (set called \u2192 value seen) does not depend on how late a peer\u2019s set resolves.',
   ],
   tree: [
     '**Curator** `CuratorCache`: one persistent *recursive* watch on the root, then `getData` + `getChildren` per node with no per-node watch (ZooKeeper 3.6+ only).',
@@ -61,7 +62,9 @@ const NOTES = {
     '**kazoo**: 10 `DataWatch` per path (each reads the node on its own; the client keeps one server watch per path). A DataWatch cannot be removed: it stops at its next event, so its server watches stay until the session closes (\u201cwatches left\u201d).',
     '**rxzk**: 10 `data$` subscriptions per path, shared per client and path (one read, one watch); the last unsubscribe removes the server watch.',
     '**floor**: one get-with-watch per path and a list of 10 callbacks; `removeWatches` at the end.',
-    'Managed heap: V8 heap + external after `gc()` (rxzk, floor), Java heap after `System.gc()` (Curator), `tracemalloc` (kazoo). The C client\u2019s own tables live outside the V8 heap: RSS counts them (and kazoo\u2019s RSS figure has tracemalloc\u2019s own overhead subtracted).',
+    'Heap: V8 heap + external after `gc()` (rxzk, floor), Java heap in use after `System.gc()` (Curator), live `tracemalloc` allocations (kazoo): comparable across the peers. The C client\u2019s own tables live outside the V8 heap, so for the Node peers RSS growth (heap + native) is shown too; a JVM\u2019s or CPython\u2019s RSS says little (the JVM grows into a heap it committed at start, tracemalloc adds its own), so theirs is not.',
+    'Server watches: `mntr` `zk_watch_count` on the server the sessions use, less what it counted before; a persistent watch (Curator) counts as a data and a child watch, and Curator\u2019s ensemble tracker watches `/zookeeper/config` once per session (two sessions here). ZooKeeper 3.8\u2019s Java client cannot remove a persistent watch (ZOOKEEPER-4472, fixed in 3.9), so closing a CuratorCache leaves its watch on the server until the session ends.',
+    '*From the set call* also counts the writer\u2019s own round trip; the headline starts when the set resolves (as asked), which flatters a peer whose set resolves late in its own process.',
   ],
 };
 
@@ -364,23 +367,33 @@ function scenarioSection(index, entry, svgLink) {
 }
 
 function latencyTable(rows) {
+  // Change latency also shows the time from the set *call* (see NOTES.change).
+  const call = rows.some(({ record }) => present(record).some((p) => record.peers[p].summary.fromCall));
   const out = [
-    '| server | peer | median ms | p90 ms | p99 ms | max ms | samples | rxzk / peer (median) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    `| server | peer | median ms | p90 ms | p99 ms | max ms | samples | rxzk / peer (median) |${call ? ' from the set call: median ms | p99 ms |' : ''}`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${call ? '---:|---:|' : ''}`,
   ];
   for (const { topology, record } of rows) {
     const rx = headline(record, 'rxzk');
     for (const peer of present(record)) {
-      const d = record.peers[peer].summary.samples;
+      const s = record.peers[peer].summary;
+      const d = s.samples;
       const vs = peer === 'rxzk' ? '' : ratio(rx / d.median);
+      const fromCall = call ? ` ${ms(s.fromCall?.median)} | ${ms(s.fromCall?.p99)} |` : '';
       out.push(
-        `| ${TOPOLOGY_LABELS[topology]} | ${PEER_LABELS[peer]} | ${ms(d.median)} | ${ms(d.p90)} | ${ms(d.p99)} | ${ms(d.max)} | ${d.n} | ${vs} |`,
+        `| ${TOPOLOGY_LABELS[topology]} | ${PEER_LABELS[peer]} | ${ms(d.median)} | ${ms(d.p90)} | ${ms(d.p99)} | ${ms(d.max)} | ${d.n} | ${vs} |${fromCall}`,
       );
     }
     const best = versusBestPeer(record, (p) => headline(record, p), false);
     const p99 = versusBestPeer(record, (p) => record.peers[p].summary.samples.p99, false);
+    const fromCall = call
+      ? versusBestPeer(record, (p) => record.peers[p].summary.fromCall?.median, false)
+      : undefined;
+    const callCells = fromCall
+      ? ` ${ratio(fromCall.value)} (vs ${PEER_LABELS[fromCall.best] ?? '–'}) | |`
+      : '';
     out.push(
-      `| ${TOPOLOGY_LABELS[topology]} | **rxzk / best peer** | **${ratio(best.value)}** (vs ${PEER_LABELS[best.best] ?? '–'}) | | ${ratio(p99.value)} | | | lower is better |`,
+      `| ${TOPOLOGY_LABELS[topology]} | **rxzk / best peer** | **${ratio(best.value)}** (vs ${PEER_LABELS[best.best] ?? '–'}) | | ${ratio(p99.value)} | | | lower is better |${callCells}`,
     );
   }
   return out;
@@ -423,17 +436,21 @@ function rateTable(rows) {
   return out;
 }
 
+/** RSS growth means something only for the Node peers (the C client's tables live outside the heap). */
+const NATIVE_MEMORY = new Set(['rxzk', 'floor']);
+
 function fanoutTable(rows) {
   const out = [
-    '| server | peer | server watches | heap / subscription | RSS / subscription | delivery median ms | p99 ms | watches left after unsubscribe |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| server | peer | server watches | heap / subscription | heap + native (RSS) / subscription | delivery median ms | p99 ms | from the set call: median ms | watches left after unsubscribe |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { topology, record } of rows) {
     for (const peer of present(record)) {
       const s = record.peers[peer].summary;
       const f = s.figures;
+      const rss = NATIVE_MEMORY.has(peer) ? bytes(f.rssBytesPerSubscription) : '–';
       out.push(
-        `| ${TOPOLOGY_LABELS[topology]} | ${PEER_LABELS[peer]} | ${rate(f.serverWatches)} | ${bytes(f.heapBytesPerSubscription)} | ${bytes(f.rssBytesPerSubscription)} | ${ms(s.samples?.median)} | ${ms(s.samples?.p99)} | ${rate(f.watchesLeft)} |`,
+        `| ${TOPOLOGY_LABELS[topology]} | ${PEER_LABELS[peer]} | ${rate(f.serverWatches)} | ${bytes(f.heapBytesPerSubscription)} | ${rss} | ${ms(s.samples?.median)} | ${ms(s.samples?.p99)} | ${ms(s.fromCall?.median)} | ${rate(f.watchesLeft)} |`,
       );
     }
     const heap = versusBestPeer(
@@ -441,10 +458,10 @@ function fanoutTable(rows) {
       (p) => record.peers[p].summary.figures.heapBytesPerSubscription,
       false,
     );
-    const rss = versusBestPeer(record, (p) => record.peers[p].summary.figures.rssBytesPerSubscription, false);
     const delivery = versusBestPeer(record, (p) => headline(record, p), false);
+    const call = versusBestPeer(record, (p) => record.peers[p].summary.fromCall?.median, false);
     out.push(
-      `| ${TOPOLOGY_LABELS[topology]} | **rxzk / best peer** | | ${ratio(heap.value)} | ${ratio(rss.value)} | **${ratio(delivery.value)}** | | lower is better |`,
+      `| ${TOPOLOGY_LABELS[topology]} | **rxzk / best peer** | | ${ratio(heap.value)} | | **${ratio(delivery.value)}** | | ${ratio(call.value)} | lower is better |`,
     );
   }
   return out;
@@ -487,18 +504,20 @@ function charts(entry) {
         title: 'Fan-out: client memory per subscription, after full GCs',
         unit: 'bytes per subscription',
         barsOnly: true,
-        legend: 'solid: resident set size (RSS) growth; light: managed heap growth (see the notes)',
+        legend:
+          'solid: managed heap growth; light: heap + native (RSS) growth, Node peers only (see the notes)',
         rows: rowsFor((rec, peer, group) => {
           const f = rec.peers[peer].summary.figures;
-          return {
-            peer,
-            group,
-            label: PEER_LABELS[peer],
-            bars: [
-              { value: f.rssBytesPerSubscription ?? 0, text: `RSS ${bytes(f.rssBytesPerSubscription)}` },
-              { value: f.heapBytesPerSubscription ?? 0, text: `heap ${bytes(f.heapBytesPerSubscription)}` },
-            ],
-          };
+          const bars = [
+            { value: f.heapBytesPerSubscription ?? 0, text: `heap ${bytes(f.heapBytesPerSubscription)}` },
+          ];
+          if (NATIVE_MEMORY.has(peer)) {
+            bars.push({
+              value: f.rssBytesPerSubscription ?? 0,
+              text: `RSS ${bytes(f.rssBytesPerSubscription)}`,
+            });
+          }
+          return { peer, group, label: PEER_LABELS[peer], bars };
         }),
       }),
     });

@@ -126,9 +126,17 @@ describe.skipIf(reason !== undefined)(
               expect(round['failovers'], what).toBe(quick('failover')['failovers']);
               expect(round['overlaps'], what).toBe(0);
               break;
-            case 'change':
+            case 'change': {
               expect(record!.summary!.samples!.n, what).toBe(quick('change')['changes']);
+              // Timed from the set call, each change takes at least as long as timed from its resolution.
+              const fromCall = round['fromCall'] as number[];
+              const samples = round['samples'] as number[];
+              expect(fromCall, what).toHaveLength(samples.length);
+              fromCall.forEach((t, i) =>
+                expect(t, `${what}, change ${i}`).toBeGreaterThanOrEqual(samples[i]!),
+              );
               break;
+            }
             case 'tree':
               expect(round['nodes'], what).toBe(treeNodes(quick('tree')));
               break;

@@ -171,10 +171,12 @@ async function changeScenario(context: SetupContext): Promise<Running> {
   return {
     async step(_name, round) {
       const samples: number[] = [];
+      const fromCall: number[] = [];
       let early = 0;
       for (let i = 0; i < changes; i++) {
         expected = `r${round}-${i}`;
         const sawIt = new Promise<number>((resolve) => (seen = resolve));
+        const called = now();
         await writer.set(path, expected);
         const resolved = now();
         const at = await bounded(sawIt, WAIT_MS, `change ${expected}`);
@@ -182,8 +184,9 @@ async function changeScenario(context: SetupContext): Promise<Running> {
         // The watch may beat the writer's own reply: zero latency, counted.
         if (at < resolved) early++;
         samples.push(Math.max(0, at - resolved));
+        fromCall.push(at - called);
       }
-      return { samples, early };
+      return { samples, fromCall, early };
     },
     async teardown() {
       subscription.unsubscribe();
@@ -324,19 +327,22 @@ async function fanoutScenario(context: SetupContext): Promise<Running> {
         case 'deliver': {
           const writer = sessions[1]!;
           const samples: number[] = [];
+          const fromCall: number[] = [];
           for (let k = 0; k < changes; k++) {
             const path = paths[(k * 7919) % paths.length]!;
             const value = `r${round}-${k}`;
             const all = new Promise<void>((resolve) => {
               wanted = { path, value, count: 0, last: 0, done: resolve };
             });
+            const called = now();
             await writer.set(path, value);
             const resolved = now();
             await bounded(all, WAIT_MS, `change of ${path} to reach every subscriber`);
             samples.push(Math.max(0, wanted!.last - resolved));
+            fromCall.push(wanted!.last - called);
             wanted = undefined;
           }
-          return { samples };
+          return { samples, fromCall };
         }
         case 'unsubscribe': {
           for (const s of subscriptions) s.unsubscribe();

@@ -170,6 +170,11 @@ export interface RoundRecord {
 export interface PeerSummary {
   /** Pooled samples of every round (latencies, or the rate scenarios' secondary samples), ms. */
   readonly samples?: Distribution;
+  /**
+   * Change and fan-out: from the writer's set *call* to the subscriber (the headline starts when the
+   * set resolves, so a writer whose reply path is slow would look faster; this one does not).
+   */
+  readonly fromCall?: Distribution;
   /** Per-round rate, for throughput headlines. */
   readonly throughput?: Distribution;
   /** Medians over rounds of the other figures (fan-out memory and watches, early, duplicates). */
@@ -181,6 +186,9 @@ const median = (xs: readonly number[]): number => distribution(xs).median;
 /** The summary of a peer's rounds in one scenario. */
 export function summarize(spec: ScenarioSpec, rounds: readonly RoundRecord[]): PeerSummary {
   const samples = rounds.flatMap((r) => Object.values(r.steps).flatMap((s) => s.samples ?? []));
+  const fromCall = rounds.flatMap((r) =>
+    Object.values(r.steps).flatMap((s) => (Array.isArray(s['fromCall']) ? (s['fromCall'] as number[]) : [])),
+  );
   const figures: Record<string, number> = {};
   const collect = (name: string, pick: (r: RoundRecord) => number | undefined): void => {
     const values = rounds.map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
@@ -213,6 +221,7 @@ export function summarize(spec: ScenarioSpec, rounds: readonly RoundRecord[]): P
     .filter((v): v is number => typeof v === 'number');
   return {
     ...(samples.length > 0 ? { samples: distribution(samples) } : {}),
+    ...(fromCall.length > 0 ? { fromCall: distribution(fromCall) } : {}),
     ...(spec.headline.kind === 'throughput' && rates.length > 0 ? { throughput: distribution(rates) } : {}),
     figures,
   };

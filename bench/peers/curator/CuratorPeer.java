@@ -308,20 +308,24 @@ public class CuratorPeer {
     return new Running() {
       public Map<String, Object> step(String name, int round) throws Exception {
         List<Double> samples = new ArrayList<>();
+        List<Double> fromCall = new ArrayList<>();
         int early = 0;
         for (int i = 0; i < changes; i++) {
           String value = "r" + round + "-" + i;
           CompletableFuture<Double> sawIt = new CompletableFuture<>();
           seen.set(sawIt);
           expected.set(value);
+          double called = now();
           writer.setData().forPath(path, value.getBytes(StandardCharsets.UTF_8));
           double resolved = now();
           double at = await(sawIt, "change " + value);
           if (at < resolved) early++;
           samples.add(Math.max(0, at - resolved));
+          fromCall.add(at - called);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("samples", samples);
+        out.put("fromCall", fromCall);
         out.put("early", early);
         return out;
       }
@@ -524,17 +528,21 @@ public class CuratorPeer {
             {
               CuratorFramework writer = clients.get(1);
               List<Double> samples = new ArrayList<>();
+              List<Double> fromCall = new ArrayList<>();
               for (int k = 0; k < changes; k++) {
                 String path = paths.get((int) (((long) k * 7919) % pathCount));
                 Wanted w = new Wanted(path, "r" + round + "-" + k);
                 wanted = w;
+                double called = now();
                 writer.setData().forPath(path, w.value.getBytes(StandardCharsets.UTF_8));
                 double resolved = now();
                 await(w.done, "change of " + path + " to reach every subscriber");
                 samples.add(Math.max(0, w.last - resolved));
+                fromCall.add(w.last - called);
                 wanted = null;
               }
               out.put("samples", samples);
+              out.put("fromCall", fromCall);
               return out;
             }
           case "unsubscribe":

@@ -245,18 +245,21 @@ class ChangeScenario:
 
     def step(self, name, round_):
         samples = []
+        from_call = []
         early = 0
         for i in range(self.changes):
             value = ("r%d-%d" % (round_, i)).encode()
             self.seen.clear()
             self.expected = value
+            called = now()
             self.writer.set(self.path, value)
             resolved = now()
             wait(self.seen, WAIT_S, "change %s" % value)
             if self.seen_at < resolved:
                 early += 1
             samples.append(max(0.0, self.seen_at - resolved))
-        return {"samples": samples, "early": early}
+            from_call.append(self.seen_at - called)
+        return {"samples": samples, "fromCall": from_call, "early": early}
 
     def teardown(self):
         self.active = False
@@ -422,17 +425,20 @@ class FanoutScenario:
         if name == "deliver":
             writer = self.clients[1]
             samples = []
+            from_call = []
             for k in range(self.changes):
                 path = self.paths[(k * 7919) % len(self.paths)]
                 wanted = {"path": path, "value": ("r%d-%d" % (round_, k)).encode(), "count": 0, "last": 0.0,
                           "done": threading.Event()}
                 self.wanted = wanted
+                called = now()
                 writer.set(path, wanted["value"])
                 resolved = now()
                 wait(wanted["done"], WAIT_S, "change of %s to reach every subscriber" % path)
                 samples.append(max(0.0, wanted["last"] - resolved))
+                from_call.append(wanted["last"] - called)
                 self.wanted = None
-            return {"samples": samples}
+            return {"samples": samples, "fromCall": from_call}
         if name == "unsubscribe":
             # A DataWatch stops when its function returns False, i.e. at its next event: kazoo has no
             # call that removes it (or its server watch) now.
