@@ -115,6 +115,7 @@ export class ZkClient {
       ),
       auth,
       reconnect: options.reconnect ?? true,
+      retry: this.retry,
       transport:
         options.transport ??
         (embedded

@@ -12,10 +12,11 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import { ClosedError, ConnectionLossError } from '../errors.js';
+import { AuthFailedError, ClosedError, ConnectionLossError } from '../errors.js';
 import type { AuthInfo, Transport, TransportEvent, TransportHandle } from '../transport/port.js';
 import type { Logger } from './logger.js';
 import { registry } from './registry.js';
+import { backoffDelay, type RetryPolicy } from './retry.js';
 import { isLive, isValidTransition, type LostReason, type SessionState } from './state.js';
 
 export interface ConnectionOptions {
@@ -24,6 +25,8 @@ export interface ConnectionOptions {
   readonly connectionTimeout: number;
   readonly auth: AuthInfo[];
   readonly reconnect: boolean;
+  /** The backoff between new sessions after authentication failures. */
+  readonly retry: RetryPolicy;
   readonly transport: Transport;
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
@@ -35,6 +38,12 @@ export class Connection {
   private lostTimer: Subscription | undefined;
   /** Negotiated by the server on connect; the requested value until then. */
   private negotiatedTimeout: number;
+  /**
+   * Authentication failures since the last session lost otherwise: each makes the next session wait
+   * longer (see sessionLost).
+   */
+  private authFailures = 0;
+  private reopenTimer: Subscription | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
     this.negotiatedTimeout = options.sessionTimeout;
@@ -62,9 +71,13 @@ export class Connection {
           scheduler: this.options.scheduler,
           with: () => {
             throw new ConnectionLossError({
-              cause: new Error(
-                `no connection within connectionTimeout (${this.options.connectionTimeout} ms)`,
-              ),
+              // Waiting out an authentication failure's backoff: say so (the credentials are refused).
+              cause:
+                this.state.type === 'lost' && this.state.reason === 'authFailed'
+                  ? new AuthFailedError()
+                  : new Error(
+                      `no connection within connectionTimeout (${this.options.connectionTimeout} ms)`,
+                    ),
             });
           },
         }),
@@ -89,6 +102,7 @@ export class Connection {
   close(): Promise<void> {
     if (this.state.type === 'closed') return Promise.resolve();
     this.stopLostTimer();
+    this.reopenTimer?.unsubscribe();
     const closing = this.dropHandle();
     this.transition({ type: 'closed' });
     this.state$.complete();
@@ -164,7 +178,19 @@ export class Connection {
       this.transition({ type: 'lost', sessionId: state.sessionId, reason });
     }
     this.options.logger.warn?.('rxzk: session lost', { reason });
-    if (this.options.reconnect && this.state.type !== 'closed') this.open();
+    if (!this.options.reconnect || this.state.type === 'closed') return;
+    if (reason !== 'authFailed') {
+      this.authFailures = 0;
+      return this.open();
+    }
+    // The same credentials fail the same way on the next session: opening it at once made a storm of
+    // sessions (hundreds per second, each logged). Back off, as for connection loss.
+    const delay = backoffDelay(this.options.retry, this.authFailures++);
+    this.reopenTimer?.unsubscribe();
+    this.reopenTimer = timer(delay, this.options.scheduler).subscribe(() => {
+      this.reopenTimer = undefined;
+      if (this.state.type !== 'closed') this.open();
+    });
   }
 
   private stopLostTimer(): void {
