@@ -505,17 +505,20 @@ function validateAuth(scheme: unknown, credentials: unknown, prefix: string): vo
  */
 function validateConnectOptions(options: ConnectOptions): void {
   validateOptions(options);
+  // Never the value in these errors: a wrongly shaped auth option may well hold the credentials.
   if (options.auth !== undefined) {
     if (!Array.isArray(options.auth)) {
       throw new InvalidArgumentError(
         'options.auth',
-        'must be an array of { scheme, credentials }',
-        options.auth,
+        `must be an array of { scheme, credentials } (got ${kindOf(options.auth)})`,
       );
     }
     options.auth.forEach((a: unknown, i) => {
       if (typeof a !== 'object' || a === null) {
-        throw new InvalidArgumentError(`options.auth[${i}]`, 'must be an object { scheme, credentials }', a);
+        throw new InvalidArgumentError(
+          `options.auth[${i}]`,
+          `must be an object { scheme, credentials } (got ${kindOf(a)})`,
+        );
       }
       const { scheme, credentials } = a as AuthInfo;
       validateAuth(scheme, credentials, `options.auth[${i}].`);
@@ -540,6 +543,14 @@ function validateConnectOptions(options: ConnectOptions): void {
     throw new InvalidArgumentError('options.transport', 'must be a Transport (open)', transport);
   }
   validateNativeLogLevel(options.nativeLogLevel);
+}
+
+/** What a value is, without showing it. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${type === 'object' ? 'an' : 'a'} ${type}`;
 }
 
 function hasMethods(value: unknown, ...names: string[]): boolean {

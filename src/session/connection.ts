@@ -39,13 +39,22 @@ export class Connection {
   /** Negotiated by the server on connect; the requested value until then. */
   private negotiatedTimeout: number;
   /**
+   * The credentials, in a private field: never shown by util.inspect (nor by JSON.stringify or a
+   * debugger's property view of the client), so logging the client cannot leak them.
+   */
+  readonly #auth: AuthInfo[];
+  private readonly options: Omit<ConnectionOptions, 'auth'>;
+  /**
    * Authentication failures since the last session lost otherwise: each makes the next session wait
    * longer (see sessionLost).
    */
   private authFailures = 0;
   private reopenTimer: Subscription | undefined;
 
-  constructor(private readonly options: ConnectionOptions) {
+  constructor(options: ConnectionOptions) {
+    const { auth, ...rest } = options;
+    this.#auth = [...auth];
+    this.options = rest;
     this.negotiatedTimeout = options.sessionTimeout;
     this.open();
   }
@@ -95,7 +104,7 @@ export class Connection {
 
   addAuth(auth: AuthInfo): void {
     // Kept for handles opened after a lost session: a new session starts unauthenticated.
-    this.options.auth.push(auth);
+    this.#auth.push(auth);
   }
 
   /** Resolves once the transport has sent the session's end. */
@@ -110,10 +119,10 @@ export class Connection {
   }
 
   private open(): void {
-    const { connectString, sessionTimeout, auth, transport } = this.options;
+    const { connectString, sessionTimeout, transport } = this.options;
     let handle: TransportHandle | undefined = undefined;
     // Events are bound to the handle they came from: a late event of a replaced handle is ignored.
-    handle = transport.open({ connectString, sessionTimeout, auth: [...auth] }, (event) => {
+    handle = transport.open({ connectString, sessionTimeout, auth: [...this.#auth] }, (event) => {
       if (handle !== undefined && handle === this.handle) this.onEvent(event);
     });
     registry.handleOpened();
