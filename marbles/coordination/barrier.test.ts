@@ -45,7 +45,9 @@ describe('barrier', () => {
     const ra = zk().record(barrier(alice, '/b'), '10ms ^');
     zk().at(50, () => void alice.delete('/b'));
     await zk().advance(100);
-    zk().expect(rs).toBe('10ms #', undefined, new NoAuthError({ path: '/b' }));
+    zk()
+      .expect(rs)
+      .toBe('10ms #', undefined, new NoAuthError({ path: '/b' }));
     zk().expect(ra).toBe('10ms b 39ms (o|)', B);
   });
 
@@ -61,6 +63,21 @@ describe('barrier', () => {
 });
 
 describe('doubleBarrier', () => {
+  it('a member refused (NoAuth on the barrier) fails and leaves no watch behind', async () => {
+    const acl = [{ perms: Perms.All, scheme: 'digest', id: digestId('alice:pw') }];
+    const alice = zk().client({ auth: [{ scheme: 'digest', credentials: 'alice:pw' }] });
+    const stranger = zk().client();
+    zk().at(0, () => void alice.create('/db', '', { acl }));
+    const r = zk().record(
+      doubleBarrier(stranger, '/db', { members: 2, leave: new Subject<void>() }),
+      '10ms ^',
+    );
+    await zk().advance(50);
+    zk().expect(r).toBe('10ms #', undefined, expect.any(NoAuthError));
+    expect(stranger.armedWatchCount).toBe(0);
+    expect(zk().server.watchCount()).toBe(0);
+  });
+
   it('enters when the last member arrives, leaves when the last member leaves', async () => {
     const clients = [zk().client(), zk().client(), zk().client()];
     const leave = clients.map(() => new Subject<void>());

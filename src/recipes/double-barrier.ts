@@ -148,6 +148,8 @@ export function doubleBarrier(
     run().catch((error: unknown) => {
       if (!active) return;
       active = false;
+      // The teardown that follows the error returns early (inactive): release the watches here.
+      for (const w of watchers) client.unwatch(w);
       void deleteGuaranteed(client, ours, client.sessionId);
       if (error instanceof ClosedError) subscriber.complete();
       else subscriber.error(error);
