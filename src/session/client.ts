@@ -252,16 +252,18 @@ export class ZkClient {
         // The kind of watch exists() arms depends on its answer: join one only when it matches.
         const kindOf = (stat: Stat | null): WatchKind => (stat ? 'data' : 'exist');
         if (this.watches.isArmed('data', path) || this.watches.isArmed('exist', path)) {
+          const stamp = this.watches.stamp();
           const stat = await h.exists(path);
-          if (this.watches.join(kindOf(stat), path, watch)) return stat;
+          if (this.watches.join(kindOf(stat), path, watch, stamp)) return stat;
         }
         let kind: WatchKind = 'data';
+        const stamp = this.watches.stamp();
         const stat = await h.exists(
           path,
           this.watches.callback(() => kind, path),
         );
         kind = kindOf(stat);
-        this.watches.armed(kind, path, watch);
+        this.watches.armed(kind, path, watch, stamp);
         return stat;
       });
     });
@@ -298,8 +300,9 @@ export class ZkClient {
   ): Promise<T> {
     this.watches.use(handle);
     if (!watch || this.watches.join(kind, path, watch)) return read();
+    const stamp = this.watches.stamp();
     return read(this.watches.callback(kind, path)).then((result) => {
-      this.watches.armed(kind, path, watch);
+      this.watches.armed(kind, path, watch, stamp);
       return result;
     });
   }
@@ -324,10 +327,11 @@ export class ZkClient {
     watches.use(handle);
     const joined = watches.join(kind, path, watch);
     const callback = joined ? undefined : watches.callback(kind, path);
+    const stamp = joined ? 0 : watches.stamp();
     const read = kind === 'data' ? handle.get(path, callback) : handle.children(path, callback);
     return read.then(
       (result) => {
-        if (!joined) watches.armed(kind, path, watch);
+        if (!joined) watches.armed(kind, path, watch, stamp);
         return result;
       },
       (error: unknown) => {
