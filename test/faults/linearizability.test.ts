@@ -21,7 +21,8 @@
  * each version holds one value, and no process ever goes back to an older version than one it saw or
  * made (test/support/linearizable.ts, checkSequential).
  *
- * The duration is RXZK_LINEARIZABILITY_MS (default 35 s of operations).
+ * The operations last as long as the faults: every fault of the plan once (about 35 s), repeated
+ * until RXZK_LINEARIZABILITY_MS (default 30 s) has passed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, sleep, zkSuite } from '../support/fixture.js';
@@ -42,7 +43,10 @@ import { recordFault } from './record.js';
 
 const zk = zkSuite({ ensemble: 3, tickTime: 500 });
 const WORKER = new URL('./register-worker.ts', import.meta.url);
-const DURATION_MS = Number(process.env['RXZK_LINEARIZABILITY_MS'] ?? 35_000);
+/** Faults go on at least this long (one full plan takes about 35 s). */
+const DURATION_MS = Number(process.env['RXZK_LINEARIZABILITY_MS'] ?? 30_000);
+/** The workers' own bound, should the test never tell them to stop. */
+const MAX_MS = DURATION_MS + 120_000;
 const WORKERS = 5;
 const SESSION_TIMEOUT = 3_000;
 const INIT = { value: 'init', version: 0 };
@@ -73,7 +77,7 @@ interface Fault {
 const random = (min: number, max: number): number => min + Math.random() * (max - min);
 const now = (): bigint => process.hrtime.bigint();
 
-/** Injects faults one after another until `endsAt`, then heals everything. */
+/** Injects every fault of the plan (in random order), again until `endsAt`, then heals everything. */
 async function injectFaults(proxy: ZkProxy, ensemble: ZkEnsemble, endsAt: bigint): Promise<Fault[]> {
   const faults: Fault[] = [];
   const timed = async (kind: string, act: () => Promise<void>): Promise<void> => {
@@ -109,22 +113,24 @@ async function injectFaults(proxy: ZkProxy, ensemble: ZkEnsemble, endsAt: bigint
   };
   // Short partitions (under 2/3 of the session timeout: maybe not even noticed), a long one (past the
   // session timeout: the session expires), resets, a leader and a follower killed; in random order.
-  const plan = [
-    () => blackhole('blackhole < 2/3 session timeout', 300, 1_800),
-    () => blackhole('blackhole 2/3..1 session timeout', 2_200, 2_900),
-    () => blackhole('blackhole > session timeout', 3_500, 5_000),
-    resets,
-    () => kill('leader killed and restarted', () => ensemble.leader()),
-    () => kill('follower killed and restarted', follower),
-    resets,
-    () => blackhole('blackhole < 2/3 session timeout', 300, 1_800),
-  ].sort(() => Math.random() - 0.5);
+  const plan = () =>
+    [
+      () => blackhole('blackhole < 2/3 session timeout', 300, 1_800),
+      () => blackhole('blackhole 2/3..1 session timeout', 2_200, 2_900),
+      () => blackhole('blackhole > session timeout', 3_500, 5_000),
+      resets,
+      () => kill('leader killed and restarted', () => ensemble.leader()),
+      () => kill('follower killed and restarted', follower),
+      resets,
+      () => blackhole('blackhole < 2/3 session timeout', 300, 1_800),
+    ].sort(() => Math.random() - 0.5);
   try {
-    for (const fault of plan) {
-      await sleep(random(300, 1_200));
-      if (now() >= endsAt) break;
-      await fault();
-    }
+    do {
+      for (const fault of plan()) {
+        await sleep(random(300, 1_200));
+        await fault();
+      }
+    } while (now() < endsAt);
   } finally {
     await proxy.pass();
     for (const server of ensemble.servers) await server.start();
@@ -146,6 +152,7 @@ describe('row 10: linearizability of one register', () => {
       let workers: WorkerProcess<WorkerEvent>[] = [];
       let faults: Fault[] = [];
       let opsStarted = 0n;
+      let opsEnded = 0n;
       try {
         workers = Array.from({ length: WORKERS }, (_, i) =>
           processes.spawn<WorkerEvent>(WORKER, {
@@ -153,7 +160,7 @@ describe('row 10: linearizability of one register', () => {
             NODE: node,
             GO: go,
             ID: `p${i}`,
-            DURATION_MS: String(DURATION_MS),
+            MAX_MS: String(MAX_MS),
             SESSION_TIMEOUT: String(SESSION_TIMEOUT),
             PAUSE_MS: '120',
           }),
@@ -164,12 +171,12 @@ describe('row 10: linearizability of one register', () => {
         );
         await admin.create(go);
         opsStarted = now();
-        faults = await injectFaults(
-          proxy,
-          ensemble,
-          opsStarted + BigInt(DURATION_MS) * 1_000_000n - 2_000_000_000n,
-        );
-        const codes = await allExited(workers, DURATION_MS + 60_000);
+        faults = await injectFaults(proxy, ensemble, opsStarted + BigInt(DURATION_MS) * 1_000_000n);
+        // A last stretch of operations on the healed ensemble, then stop.
+        await sleep(2_000);
+        opsEnded = now();
+        for (const w of workers) w.child.kill('SIGUSR2');
+        const codes = await allExited(workers, 60_000);
         const errors = workers.flatMap((w) => w.events.filter((e) => e.ev === 'error'));
         expect(errors, 'worker errors').toEqual([]);
         expect(codes).toEqual(Array(WORKERS).fill(0));
@@ -177,6 +184,7 @@ describe('row 10: linearizability of one register', () => {
         await proxy.close();
       }
 
+      const opsSeconds = Number(opsEnded - opsStarted) / 1e9;
       // The history.
       const ops = workers.flatMap((w) => w.events.filter((e): e is OpEvent => e.ev === 'op'));
       const linearized = ops.filter(
@@ -281,7 +289,7 @@ describe('row 10: linearizability of one register', () => {
         checked:
           `${WORKERS} processes ran random reads (sync then get), plain gets, unversioned sets and compare-and-sets ` +
           '(set on the version last seen) on one znode for ' +
-          `${(DURATION_MS / 1000).toFixed(0)} s on a 3-server ensemble, one process behind a loopback proxy that ` +
+          `${opsSeconds.toFixed(0)} s on a 3-server ensemble, one process behind a loopback proxy that ` +
           'blackholed it (shorter than 2/3 of, up to, and past its 3 s session timeout) and reset its connections, ' +
           'while a leader and a follower were killed and restarted. Every operation timed on one clock shared by ' +
           'all processes (CLOCK_MONOTONIC); writes of unknown outcome counted as indeterminate. Synced reads, ' +
@@ -292,6 +300,6 @@ describe('row 10: linearizability of one register', () => {
         server: /^Zookeeper version: ([\d.]+)/m.exec(srvr)?.[1],
       });
     },
-    DURATION_MS + 150_000,
+    DURATION_MS + 240_000,
   );
 });

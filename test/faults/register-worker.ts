@@ -1,6 +1,6 @@
 /**
  * Row 10's worker: one OS process running random operations on one znode (NODE) through rxzk, from the
- * moment the GO node exists for DURATION_MS, and reporting each as one JSON line: its kind, input,
+ * moment the GO node exists until SIGUSR2 (at most MAX_MS), and reporting each as one JSON line: its kind, input,
  * outcome and output, invoked and completed at `process.hrtime.bigint()` (CLOCK_MONOTONIC: one clock for
  * every process of the machine, unlike Date.now or performance.now, whose origins differ per process).
  *
@@ -17,7 +17,10 @@ import { env, run, say, sleep } from '../coordination/worker-io.js';
 
 const node = env('NODE');
 const id = env('ID');
-const durationNs = BigInt(env('DURATION_MS')) * 1_000_000n;
+const maxNs = BigInt(env('MAX_MS')) * 1_000_000n;
+// The parent's "stop" (after its faults): the operation in flight completes, no new one starts.
+let stopped = false;
+process.on('SIGUSR2', () => (stopped = true));
 const pauseMs = Number(env('PAUSE_MS', '60'));
 const client = connect(env('ZK_CONNECT'), {
   sessionTimeout: Number(env('SESSION_TIMEOUT', '3000')),
@@ -32,10 +35,10 @@ run(async () => {
   await client.exists(go);
   say({ ev: 'ready' });
   while (!(await client.exists(go))) await sleep(5);
-  const end = process.hrtime.bigint() + durationNs;
+  const end = process.hrtime.bigint() + maxNs;
   let known: number | undefined;
   let n = 0;
-  while (process.hrtime.bigint() < end) {
+  while (!stopped && process.hrtime.bigint() < end) {
     const r = Math.random();
     const kind: Kind =
       r < 0.35 ? 'read' : r < 0.5 ? 'plain' : r < 0.75 || known === undefined ? 'write' : 'cas';
