@@ -102,6 +102,21 @@ describe('data$', () => {
     zk().expect(seen).toBe('a 1099ms b', { a: 'v0', b: 'v1' });
   });
 
+  it('unsubscribed while its read (and watch registration) is on its way: no watch is left armed', async () => {
+    const client = zk().client();
+    await zk().seed({ '/w': 'v0' });
+    zk().server.setLatency(10);
+    const seen = zk().record(data$(client, '/w').pipe(text), '^ 4ms !');
+    // Another listener of the same node arrives later and leaves: it must not find a stale watch.
+    const later = zk().record(data$(client, '/w').pipe(text), '30ms ^ 29ms !');
+    await zk().advance(100);
+    zk().expect(seen).toBe('');
+    zk().expect(later).toBe('40ms a', { a: 'v0' });
+    expect(client.armedWatchCount).toBe(0);
+    expect(zk().server.watchCount()).toBe(0);
+    expect(liveStreamCount(client)).toBe(0);
+  });
+
   it('completes when the client closes', async () => {
     const client = zk().client();
     await zk().seed({ '/c': 'v0' });

@@ -78,6 +78,34 @@ describe('state$', () => {
     });
   });
 
+  it('after an authentication failure the next session waits a backoff (no storm of sessions); close cancels it', () => {
+    const ts = scheduler();
+    ts.run(({ expectObservable }) => {
+      const script = scripted(ts);
+      const retry = { baseDelay: 100, maxDelay: 400, jitter: 0 };
+      const client = new ZkClient('h:1', {
+        transport: script.transport,
+        scheduler: ts,
+        sessionTimeout: 1000,
+        retry,
+      });
+      // Each session fails its authentication 10 ms after connecting; the next one opens 100, 200,
+      // 400, 400 ms after that failure (the same credentials would fail again at once).
+      const opens = [0, 120, 340, 760, 1180];
+      opens.forEach((at, i) => {
+        script.at(at + 10, i, connected(`s${i}`));
+        script.at(at + 20, i, { type: 'authFailed' });
+      });
+      ts.schedule(() => void client.close(), 1300);
+      expectObservable(client.state$.pipe(letters)).toBe(
+        'i 9ms c 9ms l 109ms c 9ms l 209ms c 9ms l 409ms c 9ms l 409ms c 9ms l 99ms (x|)',
+      );
+      ts.schedule(() => expect(script.opened).toHaveLength(5), 1299);
+      // No session after close, though one was due at 1600.
+      ts.schedule(() => expect(script.opened.map((h) => h.closed)).toEqual(Array(5).fill(true)), 3000);
+    });
+  });
+
   it('close completes the stream at once, from any state', () => {
     const ts = scheduler();
     ts.run(({ expectObservable }) => {

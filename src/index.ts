@@ -81,7 +81,7 @@ export type { Leadership, LeadershipOptions } from './recipes/leadership.js';
 export { leader$ } from './recipes/leader.js';
 export type { Leader } from './recipes/leader.js';
 export { join } from './recipes/join.js';
-export type { Membership } from './recipes/join.js';
+export type { Membership, JoinOptions } from './recipes/join.js';
 export { members$ } from './recipes/members.js';
 export { config$ } from './recipes/config.js';
 export type { ConfigOptions } from './recipes/config.js';
@@ -92,8 +92,10 @@ export type { UpdateConfigOptions } from './recipes/update-config.js';
 export { count$ } from './recipes/count.js';
 export type { VersionedCount } from './recipes/count.js';
 export { trySet } from './recipes/try-set.js';
+export type { CounterOptions } from './recipes/try-set.js';
 export { increment } from './recipes/increment.js';
 export { uniqueName } from './recipes/unique-name.js';
+export type { UniqueNameOptions } from './recipes/unique-name.js';
 
 // Coordination: locks, queues, barriers
 export { lock, LOCK } from './recipes/lock.js';
@@ -106,6 +108,7 @@ export type { LockHandle } from './recipes/hold.js';
 export { withLock } from './recipes/with-lock.js';
 export { readLock, writeLock } from './recipes/read-write-lock.js';
 export { enqueue } from './recipes/enqueue.js';
+export type { EnqueueOptions } from './recipes/enqueue.js';
 export { queue } from './recipes/queue.js';
 export type { QueueItem, QueueOptions, DeliveryMode } from './recipes/queue.js';
 export { barrier } from './recipes/barrier.js';

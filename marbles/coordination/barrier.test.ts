@@ -2,8 +2,10 @@
  * barrier() and doubleBarrier() on virtual time: release of waiters when the barrier goes, entering
  * when the last member arrives, leaving when the last member leaves.
  */
+import { createHash } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { NoAuthError, Perms } from '../../src/index.js';
 
 import { barrier } from '../../src/recipes/barrier.js';
 import { doubleBarrier } from '../../src/recipes/double-barrier.js';
@@ -11,6 +13,8 @@ import { virtualSuite, argumentOf } from '../support/virtual.js';
 
 const zk = virtualSuite();
 const B = { b: 'blocked', o: 'open' } as const;
+const digestId = (credentials: string): string =>
+  `${credentials.split(':')[0]}:${createHash('sha1').update(credentials).digest('base64')}`;
 
 describe('barrier', () => {
   it('waiters are blocked while the node exists and all pass when it is removed', async () => {
@@ -32,6 +36,21 @@ describe('barrier', () => {
     zk().expect(rx).toBe('(o|)', B);
   });
 
+  it('a waiter that may not READ the barrier fails with NoAuthError (it would never hear it lifted)', async () => {
+    const acl = [{ perms: Perms.All, scheme: 'digest', id: digestId('alice:pw') }];
+    const alice = zk().client({ auth: [{ scheme: 'digest', credentials: 'alice:pw' }] });
+    const stranger = zk().client();
+    zk().at(0, () => void alice.create('/b', '', { acl }));
+    const rs = zk().record(barrier(stranger, '/b'), '10ms ^');
+    const ra = zk().record(barrier(alice, '/b'), '10ms ^');
+    zk().at(50, () => void alice.delete('/b'));
+    await zk().advance(100);
+    zk()
+      .expect(rs)
+      .toBe('10ms #', undefined, new NoAuthError({ path: '/b' }));
+    zk().expect(ra).toBe('10ms b 39ms (o|)', B);
+  });
+
   it('a waiter rides out a suspension and passes once the connection is back', async () => {
     await zk().seed({ '/b': '' });
     const x = zk().client({ sessionTimeout: 2_000 });
@@ -44,6 +63,21 @@ describe('barrier', () => {
 });
 
 describe('doubleBarrier', () => {
+  it('a member refused (NoAuth on the barrier) fails and leaves no watch behind', async () => {
+    const acl = [{ perms: Perms.All, scheme: 'digest', id: digestId('alice:pw') }];
+    const alice = zk().client({ auth: [{ scheme: 'digest', credentials: 'alice:pw' }] });
+    const stranger = zk().client();
+    zk().at(0, () => void alice.create('/db', '', { acl }));
+    const r = zk().record(
+      doubleBarrier(stranger, '/db', { members: 2, leave: new Subject<void>() }),
+      '10ms ^',
+    );
+    await zk().advance(50);
+    zk().expect(r).toBe('10ms #', undefined, expect.any(NoAuthError));
+    expect(stranger.armedWatchCount).toBe(0);
+    expect(zk().server.watchCount()).toBe(0);
+  });
+
   it('enters when the last member arrives, leaves when the last member leaves', async () => {
     const clients = [zk().client(), zk().client(), zk().client()];
     const leave = clients.map(() => new Subject<void>());

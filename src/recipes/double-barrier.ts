@@ -6,8 +6,9 @@ import { from, isObservable, Observable, take, type ObservableInput } from 'rxjs
 import { ClosedError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
-import { validatePath, validatePositiveInt } from '../session/validate.js';
+import { validateAclOption, validatePath, validatePositiveInt } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
+import type { Acl } from '../types.js';
 import { LockLostError } from './coordination-errors.js';
 import { deleteGuaranteed } from './sequence-nodes.js';
 
@@ -21,6 +22,11 @@ export interface DoubleBarrierOptions {
   readonly members: number;
   /** When to leave (after entering): the first value or completion of this input (e.g. a Promise). */
   readonly leave: ObservableInput<unknown>;
+  /**
+   * The ACL of our member node, of the `ready` node when we create it, and of `path` when it has to be
+   * created. Default: the open ACL. Members need READ, CREATE and DELETE on `path`.
+   */
+  readonly acl?: readonly Acl[];
 }
 
 /**
@@ -49,6 +55,7 @@ export function doubleBarrier(
     throw new InvalidArgumentError('options', 'must be an object with members and leave', options);
   }
   const members = validatePositiveInt(options.members, 'options.members');
+  const acl = validateAclOption(options.acl);
   if (options.leave === undefined || options.leave === null) {
     throw new InvalidArgumentError('options.leave', 'must be a Promise or an Observable');
   }
@@ -79,14 +86,14 @@ export function doubleBarrier(
     };
     const run = async (): Promise<void> => {
       const readyFirst = await existsWatched(ready);
-      await client.create(ours, '', { mode: 'ephemeral', createParents: 'container' });
+      await client.create(ours, '', { mode: 'ephemeral', createParents: 'container', acl });
       const sessionId = client.sessionId;
       if (!active) return;
       subscriber.next('waiting');
       if (!readyFirst.stat) {
         const { children } = await client.children(path);
         if (children.filter((c) => c !== READY).length >= members) {
-          await client.create(ready).catch((error: unknown) => {
+          await client.create(ready, '', { acl }).catch((error: unknown) => {
             if (!(error instanceof NodeExistsError)) throw error;
           });
         } else {
@@ -141,6 +148,8 @@ export function doubleBarrier(
     run().catch((error: unknown) => {
       if (!active) return;
       active = false;
+      // The teardown that follows the error returns early (inactive): release the watches here.
+      for (const w of watchers) client.unwatch(w);
       void deleteGuaranteed(client, ours, client.sessionId);
       if (error instanceof ClosedError) subscriber.complete();
       else subscriber.error(error);

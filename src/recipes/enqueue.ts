@@ -1,12 +1,23 @@
 /**
  * enqueue(): adds an item at the tail of a FIFO queue (read with queue()).
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
 import { validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 
 /** The marker of queue item names: `_c_<uuid>-qn-NNNNNNNNNN` (ZooKeeper's own queue recipe uses `qn-`). */
 export const QUEUE_ITEM = 'qn-';
+
+export interface EnqueueOptions {
+  /**
+   * The item's ACL, and the queue node's when it has to be created. Default: the open ACL. Consumers
+   * need READ on the queue node and its items and DELETE on the queue node (an at-least-once consumer
+   * also CREATE and DELETE on `<path>/claims`).
+   */
+  readonly acl?: readonly Acl[];
+}
 
 /**
  * Appends `data` (up to ZooKeeper's size limit) to the queue at `path` (created when missing) as a
@@ -18,10 +29,20 @@ export const QUEUE_ITEM = 'qn-';
  * @example
  * await enqueue(client, '/app/jobs', JSON.stringify({ id: 42 }));
  */
-export function enqueue(client: ZkClient, path: string, data: Uint8Array | string): Promise<string> {
+export function enqueue(
+  client: ZkClient,
+  path: string,
+  data: Uint8Array | string,
+  options: EnqueueOptions = {},
+): Promise<string> {
   validatePath(path);
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(new InvalidArgumentError('options', 'must be an object', options));
+  }
+  // create() checks the ACL (naming 'options.acl') and the data, and rejects before sending anything.
   return client.create(joinPath(path, QUEUE_ITEM), data, {
     mode: 'persistent-sequential',
     createParents: true,
+    acl: options.acl,
   });
 }

@@ -5,7 +5,8 @@ import { Observable, timer, type Subscription } from 'rxjs';
 import { ClosedError, InvalidArgumentError, isRetryable, NodeExistsError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
-import { validateData, validatePath } from '../session/validate.js';
+import { validateAclOption, validateData, validateOptions, validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 import { validateId } from './participant.js';
 import { deleteGuaranteed, waitForDeletion } from './sequence-nodes.js';
 
@@ -19,11 +20,21 @@ export type Membership =
   /** The session is gone and our node with it: we join again in the new session. */
   | { readonly type: 'lost' };
 
+export interface JoinOptions {
+  /**
+   * The ACL of our member node, and of `path` when it has to be created. Default: the open ACL. A
+   * member must be able to create and delete children of `path` (CREATE, DELETE); members$ readers need
+   * READ on `path` and on the member nodes.
+   */
+  readonly acl?: readonly Acl[];
+}
+
 const RETRY_MS = 1_000;
 
 /**
- * Joins the group at `path` as `id` (an ephemeral node `<path>/<id>` holding `data`) for as long as
- * it is subscribed, and emits what membership goes through: `joined`, `waiting`, `lost`.
+ * Joins the group at `path` as `id` (an ephemeral node `<path>/<id>` holding `data`, with the ACL
+ * `options.acl`, default open) for as long as it is subscribed, and emits what membership goes through:
+ * `joined`, `waiting`, `lost`.
  *
  * - Cold: every subscription is a membership of its own. First emission: `joined` (or `waiting`).
  * - Survives session expiry: after `lost`, it joins again in the new session. A node deleted by
@@ -40,6 +51,7 @@ export function join(
   path: string,
   id: string,
   data?: Uint8Array | string,
+  options: JoinOptions = {},
 ): Observable<Membership> {
   validatePath(path);
   validateId(id, 'id');
@@ -47,6 +59,7 @@ export function join(
   const node = joinPath(path, id);
   validatePath(node, 'id');
   const bytes = validateData(data, 'data');
+  const acl = validateAclOption(validateOptions(options).acl);
   return new Observable<Membership>((subscriber) => {
     let active = true;
     let creating = false;
@@ -80,7 +93,7 @@ export function join(
     function create(): void {
       if (!active || creating || joined) return;
       creating = true;
-      client.create(node, bytes, { mode: 'ephemeral', createParents: 'container' }).then(
+      client.create(node, bytes, { mode: 'ephemeral', createParents: 'container', acl }).then(
         () => {
           creating = false;
           const sessionId = client.sessionId;

@@ -6,9 +6,9 @@ import { ClosedError, InvalidArgumentError, isRetryable, NoNodeError } from '../
 import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
 import { isLive, type SessionState } from '../session/state.js';
-import { validatePath } from '../session/validate.js';
+import { validateAclOption, validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
-import type { Stat } from '../types.js';
+import type { Acl, Stat } from '../types.js';
 import { decodeParticipant, encodeParticipant, LATCH, validateId } from './participant.js';
 import { deleteGuaranteed, sortSequenceNodes, standing, waitForDeletion } from './sequence-nodes.js';
 import { SerialCheck } from './serial-check.js';
@@ -31,6 +31,12 @@ export interface LeadershipOptions {
   readonly data?: Uint8Array | string;
   /** Default `'safe'`. */
   readonly policy?: LeadershipPolicy;
+  /**
+   * The ACL of our node, and of `path` when it has to be created. Default: the open ACL. Every
+   * candidate must be able to list `path` and read the other candidates' nodes (READ), and to create
+   * and delete children of `path` (CREATE, DELETE).
+   */
+  readonly acl?: readonly Acl[];
 }
 
 /** A candidate's transitions. Only `leader` means "do the work now". */
@@ -98,8 +104,9 @@ export function leadership(
     throw new InvalidArgumentError('options.policy', "must be 'safe' or 'available'", policy);
   }
   const payload = encodeParticipant(id, options.data);
+  const acl = validateAclOption(options.acl);
   return new Observable<Leadership>((subscriber) => {
-    const candidate = new Candidate(client, path, id, payload, policy, subscriber);
+    const candidate = new Candidate(client, path, id, payload, policy, acl, subscriber);
     return () => candidate.stop();
   });
 }
@@ -137,6 +144,7 @@ class Candidate {
     private readonly id: string,
     private readonly payload: Uint8Array,
     private readonly policy: LeadershipPolicy,
+    private readonly acl: readonly Acl[] | undefined,
     private readonly subscriber: Subscriber<Leadership>,
   ) {
     this.states = client.state$.subscribe({
@@ -246,6 +254,7 @@ class Candidate {
       .create(joinPath(this.path, LATCH), this.payload, {
         mode: 'ephemeral-sequential',
         createParents: 'container',
+        acl: this.acl,
       })
       .then(
         (created) => {

@@ -13,9 +13,9 @@ import {
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
 import type { SessionState } from '../session/state.js';
-import { validatePath, validatePositiveInt } from '../session/validate.js';
+import { validateAclOption, validatePath, validatePositiveInt } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
-import type { Stat } from '../types.js';
+import type { Acl, Stat } from '../types.js';
 import { LockLostError, QueuePayloadError } from './coordination-errors.js';
 import { QUEUE_ITEM } from './enqueue.js';
 import { deleteGuaranteed, sortSequenceNodes, type SequenceNode } from './sequence-nodes.js';
@@ -36,6 +36,12 @@ export interface QueueOptions<T> {
   readonly decode?: (data: Buffer) => T;
   /** How many items may be claimed and not yet settled (ack/release) at once. Default 1. */
   readonly concurrency?: number;
+  /**
+   * The ACL of the nodes this consumer creates: the queue node and `<path>/claims` when they are
+   * missing, and its at-least-once claims. Default: the open ACL. A consumer needs READ and DELETE on
+   * the queue node and READ on its items; at-least-once also READ, CREATE and DELETE on the claims node.
+   */
+  readonly acl?: readonly Acl[];
 }
 
 interface ItemBase {
@@ -104,8 +110,9 @@ export function queue<T = Buffer>(
   }
   const concurrency = validatePositiveInt(options.concurrency ?? 1, 'options.concurrency');
   const decode = options.decode ?? ((data: Buffer) => data as unknown as T);
+  const acl = validateAclOption(options.acl);
   return new Observable<QueueItem<T>>((subscriber) => {
-    const consumer = new Consumer(client, path, options.mode, decode, concurrency, subscriber);
+    const consumer = new Consumer(client, path, options.mode, decode, concurrency, acl, subscriber);
     return () => consumer.stop();
   });
 }
@@ -133,6 +140,7 @@ class Consumer<T> {
     private readonly mode: DeliveryMode,
     private readonly decode: (data: Buffer) => T,
     private readonly concurrency: number,
+    private readonly acl: readonly Acl[] | undefined,
     private readonly subscriber: Subscriber<QueueItem<T>>,
   ) {
     this.claims = joinPath(path, CLAIMS);
@@ -225,7 +233,7 @@ class Consumer<T> {
       return (await this.client.children(path, { watch: this.onChange })).children;
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
-      await this.client.create(path, '', { createParents: true }).catch((e: unknown) => {
+      await this.client.create(path, '', { createParents: true, acl: this.acl }).catch((e: unknown) => {
         if (!(e instanceof NodeExistsError)) throw e;
       });
       return (await this.client.children(path, { watch: this.onChange })).children;
@@ -269,7 +277,7 @@ class Consumer<T> {
   private async claim(node: SequenceNode): Promise<QueueItem<T> | undefined> {
     const claim = joinPath(this.claims, node.name);
     try {
-      await this.client.create(claim, '', { mode: 'ephemeral', createParents: true });
+      await this.client.create(claim, '', { mode: 'ephemeral', createParents: true, acl: this.acl });
     } catch (error) {
       if (error instanceof NodeExistsError) return undefined;
       throw error;

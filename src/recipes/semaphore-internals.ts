@@ -10,6 +10,7 @@ import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
 import { isLive, type SessionState } from '../session/state.js';
 import type { Watcher } from '../transport/port.js';
+import type { Acl } from '../types.js';
 import { lock } from './lock.js';
 import type { Ownership, OwnershipPolicy } from './ownership.js';
 import { deleteGuaranteed, sortSequenceNodes, standing } from './sequence-nodes.js';
@@ -24,6 +25,8 @@ export interface SemaphoreSpec {
   readonly leases: number;
   readonly policy: OwnershipPolicy;
   readonly data: Uint8Array;
+  /** The ACL of the nodes we create (the mutex's and the lease's, and their parents); absent: open. */
+  readonly acl: readonly Acl[] | undefined;
   /** Makes sure the limit stored on `path` is ours (rejects with SemaphoreLimitError otherwise). */
   readonly ensureLimit: () => Promise<void>;
 }
@@ -180,13 +183,14 @@ export class LeaseHolder {
   /** Queues for the internal mutex (a lock() of its own: its node, watch and release live there). */
   private queue(): void {
     if (!this.active || !this.ready || this.mutex || this.lease || this.creating) return;
-    this.mutex = lock(this.client, joinPath(this.spec.path, 'locks'), { policy: this.spec.policy }).subscribe(
-      {
-        next: (o) => this.onMutex(o),
-        error: (error: unknown) => this.fail(error),
-        complete: () => this.finish(),
-      },
-    );
+    this.mutex = lock(this.client, joinPath(this.spec.path, 'locks'), {
+      policy: this.spec.policy,
+      acl: this.spec.acl,
+    }).subscribe({
+      next: (o) => this.onMutex(o),
+      error: (error: unknown) => this.fail(error),
+      complete: () => this.finish(),
+    });
   }
 
   private onMutex(o: Ownership): void {
@@ -220,6 +224,7 @@ export class LeaseHolder {
       .create(joinPath(this.leasesPath, LEASE), this.spec.data, {
         mode: 'ephemeral-sequential',
         createParents: 'container',
+        acl: this.spec.acl,
       })
       .then(
         (created) => {

@@ -5,7 +5,8 @@
 import { Observable } from 'rxjs';
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateData, validatePath } from '../session/validate.js';
+import { validateAclOption, validateData, validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 import { SemaphoreLimitError } from './coordination-errors.js';
 import { validatePolicy } from './lock.js';
 import type { Ownership, OwnershipOptions } from './ownership.js';
@@ -14,6 +15,12 @@ import { LeaseHolder } from './semaphore-internals.js';
 export interface SemaphoreOptions extends OwnershipOptions {
   /** How many holders at once: a positive integer, the same for every participant. */
   readonly leases: number;
+  /**
+   * The ACL of every node this participant creates: `path` (with the limit) and `<path>/locks`,
+   * `<path>/leases` when missing, its mutex node and its lease. Default: the open ACL. Participants
+   * need READ and WRITE on `path` and READ, CREATE and DELETE on `<path>/locks` and `<path>/leases`.
+   */
+  readonly acl?: readonly Acl[];
 }
 
 /**
@@ -58,10 +65,11 @@ export function semaphore(client: ZkClient, path: string, options: SemaphoreOpti
   }
   const policy = validatePolicy(options.policy);
   const data = validateData(options.data ?? new Uint8Array(0), 'options.data');
-  const ensureLimit = (): Promise<void> => storeLimit(client, path, leases);
+  const acl = validateAclOption(options.acl);
+  const ensureLimit = (): Promise<void> => storeLimit(client, path, leases, acl);
   return new Observable<Ownership>((subscriber) => {
     const holder = new LeaseHolder(
-      { client, path, leases, policy, data, ensureLimit },
+      { client, path, leases, policy, data, acl, ensureLimit },
       {
         next: (o) => subscriber.next(o),
         error: (e) => subscriber.error(e),
@@ -79,10 +87,15 @@ const COUNT = /^[1-9]\d*$/;
  * by Curator, or by a lock as a container parent) counts as unset; the write is a compare-and-set on
  * the version read, so of two first participants exactly one writes and the other is checked.
  */
-async function storeLimit(client: ZkClient, path: string, leases: number): Promise<void> {
+async function storeLimit(
+  client: ZkClient,
+  path: string,
+  leases: number,
+  acl: readonly Acl[] | undefined,
+): Promise<void> {
   for (;;) {
     try {
-      await client.create(path, String(leases), { createParents: 'container' });
+      await client.create(path, String(leases), { createParents: 'container', acl });
       return;
     } catch (error) {
       if (!(error instanceof NodeExistsError)) throw error;

@@ -3,14 +3,24 @@
  */
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateAclOption, validateOptions, validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 import { encodeCount, validateCount } from './counter-bytes.js';
+
+/** Options of trySet() and increment(). */
+export interface CounterOptions {
+  /**
+   * The ACL the counter node is created with (and its parents, when they have to be created). Default:
+   * the open ACL. Used only when the counter does not exist yet; readers need READ, writers WRITE.
+   */
+  readonly acl?: readonly Acl[];
+}
 
 /**
  * Sets the counter at `path` to `value` if its version is still `expected.version` (from count$ or an
  * earlier trySet), or creates it if `expected` is `null` (the node must not exist yet). Resolves true
  * when written, false when someone wrote first (then read again and retry). Curator's
- * `SharedCount.trySetCount`.
+ * `SharedCount.trySetCount`. A counter created here gets `options.acl` (default: open).
  *
  * @example
  * const ok = await trySet(client, '/app/visits', current.value + 1, current);
@@ -20,12 +30,14 @@ export async function trySet(
   path: string,
   value: number,
   expected: { readonly version: number } | null,
+  options: CounterOptions = {},
 ): Promise<boolean> {
   validatePath(path);
   const bytes = encodeCount(validateCount(value, 'value'));
   const version = expected === null ? undefined : validateExpected(expected);
+  const acl = validateAclOption(validateOptions(options).acl);
   try {
-    if (version === undefined) await client.create(path, bytes, { createParents: true });
+    if (version === undefined) await client.create(path, bytes, { createParents: true, acl });
     else await client.set(path, bytes, version);
     return true;
   } catch (error) {

@@ -4,8 +4,17 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
-import { validatePath } from '../session/validate.js';
+import { validateAclOption, validateOptions, validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 import { deleteGuaranteed, sortSequenceNodes } from './sequence-nodes.js';
+
+export interface UniqueNameOptions {
+  /**
+   * The ACL of `path` when it has to be created, and of the short-lived node that makes the name.
+   * Default: the open ACL. Callers need READ, CREATE and DELETE on `path`.
+   */
+  readonly acl?: readonly Acl[];
+}
 
 /**
  * A name unique under `path`, `<prefix>NNNNNNNNNN`, from a sequential node's counter: names handed out
@@ -20,6 +29,7 @@ export async function uniqueName(
   client: ZkClient,
   path: string,
   prefix = 'name-',
+  options: UniqueNameOptions = {},
 ): Promise<{ name: string; sequence: number }> {
   validatePath(path);
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('/')) {
@@ -27,10 +37,12 @@ export async function uniqueName(
   }
   // The prefix becomes part of a path: its characters follow the path rules, named as the prefix's.
   validatePath(joinPath(path, prefix), 'prefix', true);
+  const acl = validateAclOption(validateOptions(options).acl);
   // Protected (the default for sequential modes): a create whose reply is lost is found, not repeated.
   const created = await client.create(joinPath(path, prefix), '', {
     mode: 'persistent-sequential',
     createParents: true,
+    acl,
   });
   void deleteGuaranteed(client, created, undefined);
   const [node] = sortSequenceNodes(path, [splitPath(created).name], prefix);

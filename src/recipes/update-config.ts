@@ -3,7 +3,8 @@
  */
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateAclOption, validatePath } from '../session/validate.js';
+import type { Acl } from '../types.js';
 
 export interface UpdateConfigOptions<T> {
   /** Reads the current data (UTF-8 text). A value it throws on is an error of the update. */
@@ -12,6 +13,11 @@ export interface UpdateConfigOptions<T> {
   readonly encode: (value: T) => Uint8Array | string;
   /** Attempts before giving up to concurrent writers (BadVersionError). Default 10. */
   readonly attempts?: number;
+  /**
+   * The ACL the node is created with when it is missing (and its parents, when they have to be
+   * created). Default: the open ACL. config$ readers need READ, writers WRITE.
+   */
+  readonly acl?: readonly Acl[];
 }
 
 /**
@@ -43,6 +49,7 @@ export async function updateConfig<T>(
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new InvalidArgumentError('options.attempts', 'must be an integer >= 1', attempts);
   }
+  const acl = validateAclOption(options.acl);
   for (let attempt = 1; ; attempt++) {
     const current = await client.get(path).catch((error: unknown) => {
       if (error instanceof NoNodeError) return undefined;
@@ -52,7 +59,7 @@ export async function updateConfig<T>(
     const bytes = options.encode(value);
     try {
       if (current === undefined) {
-        await client.create(path, bytes, { createParents: true });
+        await client.create(path, bytes, { createParents: true, acl });
         return { value, version: 0 };
       }
       const stat = await client.set(path, bytes, current.stat.version);

@@ -117,6 +117,7 @@ export class ZkClient {
       ),
       auth,
       reconnect: options.reconnect ?? true,
+      retry: this.retry,
       transport:
         options.transport ??
         (embedded
@@ -253,16 +254,18 @@ export class ZkClient {
         // The kind of watch exists() arms depends on its answer: join one only when it matches.
         const kindOf = (stat: Stat | null): WatchKind => (stat ? 'data' : 'exist');
         if (this.watches.isArmed('data', path) || this.watches.isArmed('exist', path)) {
+          const stamp = this.watches.stamp();
           const stat = await h.exists(path);
-          if (this.watches.join(kindOf(stat), path, watch)) return stat;
+          if (this.watches.join(kindOf(stat), path, watch, stamp)) return stat;
         }
         let kind: WatchKind = 'data';
+        const stamp = this.watches.stamp();
         const stat = await h.exists(
           path,
           this.watches.callback(() => kind, path),
         );
         kind = kindOf(stat);
-        this.watches.armed(kind, path, watch);
+        this.watches.armed(kind, path, watch, stamp);
         return stat;
       });
     });
@@ -299,8 +302,9 @@ export class ZkClient {
   ): Promise<T> {
     this.watches.use(handle);
     if (!watch || this.watches.join(kind, path, watch)) return read();
+    const stamp = this.watches.stamp();
     return read(this.watches.callback(kind, path)).then((result) => {
-      this.watches.armed(kind, path, watch);
+      this.watches.armed(kind, path, watch, stamp);
       return result;
     });
   }
@@ -325,10 +329,11 @@ export class ZkClient {
     watches.use(handle);
     const joined = watches.join(kind, path, watch);
     const callback = joined ? undefined : watches.callback(kind, path);
+    const stamp = joined ? 0 : watches.stamp();
     const read = kind === 'data' ? handle.get(path, callback) : handle.children(path, callback);
     return read.then(
       (result) => {
-        if (!joined) watches.armed(kind, path, watch);
+        if (!joined) watches.armed(kind, path, watch, stamp);
         return result;
       },
       (error: unknown) => {
@@ -516,17 +521,20 @@ function validateAuth(scheme: unknown, credentials: unknown, prefix: string): vo
  */
 function validateConnectOptions(options: ConnectOptions): void {
   validateOptions(options);
+  // Never the value in these errors: a wrongly shaped auth option may well hold the credentials.
   if (options.auth !== undefined) {
     if (!Array.isArray(options.auth)) {
       throw new InvalidArgumentError(
         'options.auth',
-        'must be an array of { scheme, credentials }',
-        options.auth,
+        `must be an array of { scheme, credentials } (got ${kindOf(options.auth)})`,
       );
     }
     options.auth.forEach((a: unknown, i) => {
       if (typeof a !== 'object' || a === null) {
-        throw new InvalidArgumentError(`options.auth[${i}]`, 'must be an object { scheme, credentials }', a);
+        throw new InvalidArgumentError(
+          `options.auth[${i}]`,
+          `must be an object { scheme, credentials } (got ${kindOf(a)})`,
+        );
       }
       const { scheme, credentials } = a as AuthInfo;
       validateAuth(scheme, credentials, `options.auth[${i}].`);
@@ -551,6 +559,14 @@ function validateConnectOptions(options: ConnectOptions): void {
     throw new InvalidArgumentError('options.transport', 'must be a Transport (open)', transport);
   }
   validateNativeLogLevel(options.nativeLogLevel);
+}
+
+/** What a value is, without showing it. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${type === 'object' ? 'an' : 'a'} ${type}`;
 }
 
 function hasMethods(value: unknown, ...names: string[]): boolean {

@@ -12,11 +12,12 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import { ClosedError, ConnectionLossError } from '../errors.js';
+import { AuthFailedError, ClosedError, ConnectionLossError } from '../errors.js';
 import type { AuthInfo, Transport, TransportEvent, TransportHandle } from '../transport/port.js';
 import { SessionChurn } from './churn.js';
 import type { Logger } from './logger.js';
 import { registry } from './registry.js';
+import { backoffDelay, type RetryPolicy } from './retry.js';
 import { isLive, isValidTransition, type LostReason, type SessionState } from './state.js';
 
 export interface ConnectionOptions {
@@ -25,6 +26,8 @@ export interface ConnectionOptions {
   readonly connectionTimeout: number;
   readonly auth: AuthInfo[];
   readonly reconnect: boolean;
+  /** The backoff between new sessions after authentication failures. */
+  readonly retry: RetryPolicy;
   readonly transport: Transport;
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
@@ -34,14 +37,28 @@ export class Connection {
   readonly state$ = new BehaviorSubject<SessionState>({ type: 'connecting' });
   private handle: TransportHandle | undefined;
   private lostTimer: Subscription | undefined;
-  /** The next handle's opening, when a session was given up from inside its handle's event. */
-  private reopening: Subscription | undefined;
   /** Negotiated by the server on connect; the requested value until then. */
   private negotiatedTimeout: number;
   /** How long the session's connections last (see churn.ts). */
   private readonly churn = new SessionChurn();
+  /**
+   * The credentials, in a private field: never shown by util.inspect (nor by JSON.stringify or a
+   * debugger's property view of the client), so logging the client cannot leak them.
+   */
+  readonly #auth: AuthInfo[];
+  private readonly options: Omit<ConnectionOptions, 'auth'>;
+  /**
+   * Authentication failures since the last session lost otherwise: each makes the next session wait
+   * longer (see sessionLost).
+   */
+  private authFailures = 0;
+  /** The next handle's opening, when it waits (a backoff after auth failure, a turn after 'moved'). */
+  private reopenTimer: Subscription | undefined;
 
-  constructor(private readonly options: ConnectionOptions) {
+  constructor(options: ConnectionOptions) {
+    const { auth, ...rest } = options;
+    this.#auth = [...auth];
+    this.options = rest;
     this.negotiatedTimeout = options.sessionTimeout;
     this.open();
   }
@@ -67,9 +84,13 @@ export class Connection {
           scheduler: this.options.scheduler,
           with: () => {
             throw new ConnectionLossError({
-              cause: new Error(
-                `no connection within connectionTimeout (${this.options.connectionTimeout} ms)`,
-              ),
+              // Waiting out an authentication failure's backoff: say so (the credentials are refused).
+              cause:
+                this.state.type === 'lost' && this.state.reason === 'authFailed'
+                  ? new AuthFailedError()
+                  : new Error(
+                      `no connection within connectionTimeout (${this.options.connectionTimeout} ms)`,
+                    ),
             });
           },
         }),
@@ -87,14 +108,14 @@ export class Connection {
 
   addAuth(auth: AuthInfo): void {
     // Kept for handles opened after a lost session: a new session starts unauthenticated.
-    this.options.auth.push(auth);
+    this.#auth.push(auth);
   }
 
   /** Resolves once the transport has sent the session's end. */
   close(): Promise<void> {
     if (this.state.type === 'closed') return Promise.resolve();
     this.stopLostTimer();
-    this.reopening?.unsubscribe();
+    this.reopenTimer?.unsubscribe();
     const closing = this.dropHandle();
     this.transition({ type: 'closed' });
     this.state$.complete();
@@ -102,10 +123,10 @@ export class Connection {
   }
 
   private open(): void {
-    const { connectString, sessionTimeout, auth, transport } = this.options;
+    const { connectString, sessionTimeout, transport } = this.options;
     let handle: TransportHandle | undefined = undefined;
     // Events are bound to the handle they came from: a late event of a replaced handle is ignored.
-    handle = transport.open({ connectString, sessionTimeout, auth: [...auth] }, (event) => {
+    handle = transport.open({ connectString, sessionTimeout, auth: [...this.#auth] }, (event) => {
       if (handle !== undefined && handle === this.handle) this.onEvent(event);
     });
     registry.handleOpened();
@@ -183,14 +204,28 @@ export class Connection {
     }
     this.options.logger.warn?.('rxzk: session lost', { reason });
     if (!this.options.reconnect || this.state.type === 'closed') return;
-    if (reason !== 'moved') return this.open();
-    // Given up from inside the old handle's own disconnect event, which the C client is still handling
-    // (its next connection attempt comes when the event returns): a new handle opened right here
-    // crashes the binding (two of its poll handles on one reused socket number). Open it a turn later,
-    // after the old one has been closed.
-    this.reopening = this.options.scheduler.schedule(() => {
-      this.reopening = undefined;
-      if (this.state.type !== 'closed' && !this.handle) this.open();
+    this.reopenTimer?.unsubscribe();
+    if (reason === 'moved') {
+      // Given up from inside the old handle's own disconnect event, which the C client is still
+      // handling (its next connection attempt comes when the event returns): a new handle opened right
+      // here crashes the binding (two of its poll handles on one reused socket number). Open it a turn
+      // later, after the old one has been closed.
+      this.reopenTimer = this.options.scheduler.schedule(() => {
+        this.reopenTimer = undefined;
+        if (this.state.type !== 'closed' && !this.handle) this.open();
+      });
+      return;
+    }
+    if (reason !== 'authFailed') {
+      this.authFailures = 0;
+      return this.open();
+    }
+    // The same credentials fail the same way on the next session: opening it at once made a storm of
+    // sessions (hundreds per second, each logged). Back off, as for connection loss.
+    const delay = backoffDelay(this.options.retry, this.authFailures++);
+    this.reopenTimer = timer(delay, this.options.scheduler).subscribe(() => {
+      this.reopenTimer = undefined;
+      if (this.state.type !== 'closed') this.open();
     });
   }
 

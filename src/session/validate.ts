@@ -203,6 +203,11 @@ export function validateAclList(acl: unknown, argument = 'acl'): readonly Acl[] 
   return acl as readonly Acl[];
 }
 
+/** An optional `acl` option of a recipe: undefined (the open ACL) or a valid ACL list. */
+export function validateAclOption(acl: unknown, argument = 'options.acl'): readonly Acl[] | undefined {
+  return acl === undefined ? undefined : validateAclList(acl, argument);
+}
+
 function validateAcl(acl: unknown, argument: string): void {
   if (typeof acl !== 'object' || acl === null)
     throw new InvalidArgumentError(argument, 'must be an object', acl);

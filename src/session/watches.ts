@@ -32,6 +32,9 @@ export class WatchTable {
   private entries: Table = emptyTable();
   /** The entries each listener is in: one, or two for a stream that watches data and existence. */
   private readonly byListener = new Map<Watcher, Entry[]>();
+  /** Stamps registrations and unwatch calls, in order (see stamp). */
+  private clock = 0;
+  private readonly unwatchedAt = new WeakMap<Watcher, number>();
 
   /** Binds the table to the live handle; a new handle (a new session) has no watches at all. */
   use(handle: TransportHandle): void {
@@ -52,10 +55,15 @@ export class WatchTable {
     return entry !== undefined && !entry.removing;
   }
 
-  /** Adds `listener` to the armed watch and returns true, or returns false: a registration is needed. */
-  join(kind: WatchKind, path: string, listener: Watcher): boolean {
+  /**
+   * Adds `listener` to the armed watch and returns true, or returns false: a registration is needed.
+   * `stamp` (from `stamp()`, taken before a read whose answer decided to join): true without joining
+   * when the listener was unwatched since.
+   */
+  join(kind: WatchKind, path: string, listener: Watcher, stamp?: number): boolean {
     const entry = this.entries[kind].get(path);
     if (!entry || entry.removing) return false;
+    if (stamp !== undefined && (this.unwatchedAt.get(listener) ?? 0) > stamp) return true;
     this.listen(entry, listener);
     return true;
   }
@@ -70,19 +78,37 @@ export class WatchTable {
       : (event) => this.fire(kind(), path, event);
   }
 
-  /** Records that the server armed a watch for `listener` (the registration's reply arrived). */
-  armed(kind: WatchKind, path: string, listener: Watcher): void {
+  /**
+   * A stamp for a registration about to be sent; hand it to `armed` with the reply. A listener unwatched
+   * while its registration was on its way (a stream unsubscribed while its read was in flight) must not
+   * be armed by the reply: nobody would ever unwatch it again, and the watch would stay on the server.
+   */
+  stamp(): number {
+    return ++this.clock;
+  }
+
+  /**
+   * Records that the server armed a watch for `listener` (the registration's reply arrived). `stamp`:
+   * the registration's, from `stamp()`; if the listener was unwatched since, the watch is released.
+   */
+  armed(kind: WatchKind, path: string, listener: Watcher, stamp?: number): void {
     const byPath = this.entries[kind];
     let entry = byPath.get(path);
     if (!entry || entry.removing) {
       entry = { kind, path, listeners: new Set(), removing: false };
       byPath.set(path, entry);
     }
+    if (stamp !== undefined && (this.unwatchedAt.get(listener) ?? 0) > stamp) {
+      if (entry.listeners.size === 0) this.release(entry);
+      return;
+    }
     this.listen(entry, listener);
   }
 
   /** Drops `listener` everywhere; an armed watch left without listeners is removed from the server. */
   unwatch(listener: Watcher): void {
+    // Registrations of this listener still on their way are cancelled too (see stamp).
+    this.unwatchedAt.set(listener, ++this.clock);
     const entries = this.byListener.get(listener);
     if (!entries) return;
     this.byListener.delete(listener);

@@ -233,11 +233,28 @@ const data = (argument: string, call: (value: never) => unknown, nearLimit = fal
   ...(nearLimit ? vary(argument, NEAR_LIMIT_DATA, call, DataTooLargeError) : []),
 ];
 
+/**
+ * A recipe's `options.acl` (every recipe that creates nodes takes one): `options` is the rest of a valid
+ * options object. undefined is the default (open), so not bad.
+ */
+const aclOptions = (call: (options: never) => unknown, options: object = {}): Variation[] => {
+  const entry = (fields: object) => [{ perms: 31, scheme: 'world', id: 'anyone', ...fields }];
+  const withAcl = (acl: unknown) => call({ ...options, acl } as never);
+  return [
+    ...vary('options.acl', [null, [], 42, 'world:anyone', {}, true], withAcl),
+    ...vary('options.acl[0]', [null, 42, 'world:anyone'], (v) => withAcl([v])),
+    ...vary('options.acl[0].perms', [undefined, -1, 32, 1.5, NaN, '31'], (v) => withAcl(entry({ perms: v }))),
+    ...vary('options.acl[0].scheme', [undefined, '', 42], (v) => withAcl(entry({ scheme: v }))),
+    ...vary('options.acl[0].id', [undefined, 42, null], (v) => withAcl(entry({ id: v }))),
+  ];
+};
+
 /** Options shared by lock(), readLock(), writeLock(), acquire() and withLock(). */
 const ownershipOptions = (call: (options: never) => unknown): Variation[] => [
   ...vary('options', NOT_OBJECTS, call),
   ...vary('options.policy', POLICIES, (v) => call({ policy: v } as never)),
   ...data('options.data', (v) => call({ data: v } as never)),
+  ...aclOptions(call),
 ];
 
 /** acquire() and withLock() add a timeout and a lock type. */
@@ -499,6 +516,7 @@ const table: Record<string, Entry> = {
       ...vary('options.id', IDS, (v) => leadership(c, p, { id: v })),
       ...vary('options.policy', POLICIES, (v) => leadership(c, p, { id: 'a', policy: v })),
       ...data('options.data', (v) => leadership(c, p, { id: 'a', data: v })),
+      ...aclOptions((v) => leadership(c, p, v), { id: 'a' }),
     ],
   },
   leader$: { form: 'throw', cases: ({ c }) => paths((v) => leader$(c, v)) },
@@ -508,6 +526,8 @@ const table: Record<string, Entry> = {
       ...paths((v) => join(c, v, 'a')),
       ...vary('id', [...IDS, 'a/b', '/a', '.', '..', 'a\ud800'], (v) => join(c, p, v)),
       ...data('data', (v) => join(c, p, 'a', v)),
+      ...vary('options', NOT_OBJECTS, (v) => join(c, p, 'a', '', v)),
+      ...aclOptions((v) => join(c, p, 'a', '', v)),
     ],
   },
   members$: { form: 'throw', cases: ({ c }) => paths((v) => members$(c, v)) },
@@ -540,6 +560,7 @@ const table: Record<string, Entry> = {
         ...vary('options.attempts', POSITIVE_INTS, (v) =>
           updateConfig(c, p, () => 1, { ...codec, attempts: v }),
         ),
+        ...aclOptions((v) => updateConfig(c, p, () => 1, v), codec),
       ];
     },
   },
@@ -551,6 +572,8 @@ const table: Record<string, Entry> = {
       ...vary('value', [undefined, null, ...INT32S], (v) => trySet(c, p, v, null)),
       ...vary('expected', [undefined, 42, 'x', true, 10n], (v) => trySet(c, p, 1, v)),
       ...vary('expected.version', [undefined, -1, ...VERSIONS], (v) => trySet(c, p, 1, { version: v })),
+      ...vary('options', NOT_OBJECTS, (v) => trySet(c, p, 1, null, v)),
+      ...aclOptions((v) => trySet(c, p, 1, null, v)),
     ],
   },
   increment: {
@@ -558,6 +581,8 @@ const table: Record<string, Entry> = {
     cases: ({ c, p }) => [
       ...paths((v) => increment(c, v)),
       ...vary('delta', INT32S, (v) => increment(c, p, v)),
+      ...vary('options', NOT_OBJECTS, (v) => increment(c, p, 1, v)),
+      ...aclOptions((v) => increment(c, p, 1, v)),
     ],
   },
   uniqueName: {
@@ -567,6 +592,8 @@ const table: Record<string, Entry> = {
       ...vary('prefix', ['', 'a/b', '/', 'a\u0000', 'a\ud800', 42, {}, true, 10n], (v) =>
         uniqueName(c, p, v),
       ),
+      ...vary('options', NOT_OBJECTS, (v) => uniqueName(c, p, 'n-', v)),
+      ...aclOptions((v) => uniqueName(c, p, 'n-', v)),
     ],
   },
 
@@ -604,13 +631,18 @@ const table: Record<string, Entry> = {
       ...vary('options.leases', [...REQUIRED_POSITIVE_INTS, 2 ** 53], (v) => semaphore(c, p, { leases: v })),
       ...vary('options.policy', POLICIES, (v) => semaphore(c, p, { leases: 1, policy: v })),
       ...data('options.data', (v) => semaphore(c, p, { leases: 1, data: v })),
+      ...aclOptions((v) => semaphore(c, p, v), { leases: 1 }),
     ],
   },
   enqueue: {
     form: 'reject',
     // KNOWN: a bad `path` throws synchronously although the doc comment says enqueue() rejects (and
     // marbles/coordination/queue.test.ts asserts the throw), so its path cases are left out here.
-    cases: ({ c, p }) => data('data', (v) => enqueue(c, p, v), true),
+    cases: ({ c, p }) => [
+      ...data('data', (v) => enqueue(c, p, v), true),
+      ...vary('options', NOT_OBJECTS, (v) => enqueue(c, p, 'x', v)),
+      ...aclOptions((v) => enqueue(c, p, 'x', v)),
+    ],
   },
   queue: {
     form: 'throw',
@@ -626,6 +658,7 @@ const table: Record<string, Entry> = {
       ...vary('options.concurrency', POSITIVE_INTS, (v) =>
         queue(c, p, { mode: 'at-least-once', concurrency: v }),
       ),
+      ...aclOptions((v) => queue(c, p, v), { mode: 'at-least-once' }),
     ],
   },
   barrier: { form: 'throw', cases: ({ c }) => paths((v) => barrier(c, v)) },
@@ -641,6 +674,7 @@ const table: Record<string, Entry> = {
       ...vary('options.leave', [undefined, null, 42, true, {}, 10n], (v) =>
         doubleBarrier(c, p, { members: 2, leave: v }),
       ),
+      ...aclOptions((v) => doubleBarrier(c, p, v), { members: 2, leave: never }),
     ],
   },
 };
