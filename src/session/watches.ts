@@ -27,11 +27,18 @@ interface Entry {
 type Table = Record<WatchKind, Map<string, Entry>>;
 const emptyTable = (): Table => ({ data: new Map(), exist: new Map(), child: new Map() });
 
+/** Up to this many entries per listener are kept in an array; more in a set. */
+const SMALL = 8;
+
 export class WatchTable {
   private handle: TransportHandle | undefined;
   private entries: Table = emptyTable();
-  /** The entries each listener is in: one, or two for a stream that watches data and existence. */
-  private readonly byListener = new Map<Watcher, Entry[]>();
+  /**
+   * The entries each listener is in: usually one (a stream's), kept bare; a few (a stream that watches
+   * data and existence) in an array; many (a tree's listener, in one entry per node) in a set, so that
+   * a firing watch leaves its listener's list in constant time.
+   */
+  private readonly byListener = new Map<Watcher, Entry | Entry[] | Set<Entry>>();
   /** Stamps registrations and unwatch calls, in order (see stamp). */
   private clock = 0;
   private readonly unwatchedAt = new WeakMap<Watcher, number>();
@@ -112,7 +119,7 @@ export class WatchTable {
     const entries = this.byListener.get(listener);
     if (!entries) return;
     this.byListener.delete(listener);
-    for (const entry of entries) {
+    for (const entry of entries instanceof Array || entries instanceof Set ? entries : [entries]) {
       entry.listeners.delete(listener);
       if (entry.listeners.size === 0 && this.entries[entry.kind].get(entry.path) === entry) {
         this.release(entry);
@@ -124,8 +131,27 @@ export class WatchTable {
     if (entry.listeners.has(listener)) return;
     entry.listeners.add(listener);
     const entries = this.byListener.get(listener);
-    if (entries) entries.push(entry);
-    else this.byListener.set(listener, [entry]);
+    if (entries === undefined) this.byListener.set(listener, entry);
+    else if (entries instanceof Set) entries.add(entry);
+    else if (!(entries instanceof Array)) this.byListener.set(listener, [entries, entry]);
+    else if (entries.length < SMALL) entries.push(entry);
+    else this.byListener.set(listener, new Set([...entries, entry]));
+  }
+
+  /** Takes `entry` off `listener`'s list (its watch fired). */
+  private leave(listener: Watcher, entry: Entry): void {
+    const entries = this.byListener.get(listener);
+    if (entries === undefined) return;
+    if (entries instanceof Set) {
+      entries.delete(entry);
+      if (entries.size === 0) this.byListener.delete(listener);
+    } else if (entries instanceof Array) {
+      const i = entries.indexOf(entry);
+      if (i !== -1) entries.splice(i, 1);
+      if (entries.length === 0) this.byListener.delete(listener);
+    } else if (entries === entry) {
+      this.byListener.delete(listener);
+    }
   }
 
   private forget(entry: Entry): void {
@@ -158,13 +184,7 @@ export class WatchTable {
     if (!entry) return;
     // One-shot: forget it before calling out, listeners re-register from inside their callback.
     byPath.delete(path);
-    for (const listener of entry.listeners) {
-      const entries = this.byListener.get(listener);
-      if (!entries) continue;
-      const i = entries.indexOf(entry);
-      if (i !== -1) entries.splice(i, 1);
-      if (entries.length === 0) this.byListener.delete(listener);
-    }
+    for (const listener of entry.listeners) this.leave(listener, entry);
     for (const listener of entry.listeners) listener(event);
   }
 }

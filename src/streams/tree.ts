@@ -16,7 +16,7 @@ import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
 import { validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
-import type { Stat, WatchEvent } from '../types.js';
+import type { Stat } from '../types.js';
 import { onSessionChanges } from './session.js';
 import { sharedStream } from './shared.js';
 
@@ -148,6 +148,15 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       subscriber.next({ snapshot: { root, nodes: new Map(nodes), initialized }, events });
     }
 
+    // Reads still out while priming: the first snapshot goes out when none is left. Counted rather than
+    // awaited: a promise per node (and one per level to wait on them) was most of priming's garbage.
+    let loading = 0;
+    const loaded = (): void => {
+      if (initialized || --loading > 0 || !active) return;
+      initialized = true;
+      record({ type: 'initialized' });
+    };
+
     const fail = (path: string, error: unknown): void => {
       if (!active) return;
       if (error instanceof ClosedError) return subscriber.complete();
@@ -159,55 +168,23 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       });
     };
 
-    /** Serialises reads per node and kind: a trigger during a read makes it read once more after. */
-    const running = new Map<string, 'running' | 'again'>();
-    async function serial(key: string, read: () => Promise<void>): Promise<void> {
-      if (running.has(key)) {
-        running.set(key, 'again');
-        return;
-      }
-      running.set(key, 'running');
-      try {
-        do {
-          running.set(key, 'running');
-          await read();
-        } while (active && running.get(key) === 'again');
-      } finally {
-        running.delete(key);
-      }
-    }
-
-    // One listener per node and kind, kept so they can be handed back (unwatch) when the node goes.
-    const listeners = new Map<string, { data: Watcher; children: Watcher }>();
-    const watchersOf = (path: string): { data: Watcher; children: Watcher } => {
-      let pair = listeners.get(path);
-      if (!pair) {
-        pair = {
-          data: (event: WatchEvent) => {
-            if (!active) return;
-            if (event.type === 'deleted') remove(path);
-            void readData(path, true);
-          },
-          children: (event: WatchEvent) => {
-            if (!active) return;
-            if (event.type === 'deleted') return remove(path);
-            void readChildren(path, false);
-          },
-        };
-        listeners.set(path, pair);
-      }
-      return pair;
+    // One listener per kind for the whole tree (events carry their path), not a pair per node: the
+    // client keeps one server watch per path and kind either way, and the tree hands them all back at
+    // once when it stops. A removed node's watches have fired (deletion triggers them), so nothing is
+    // left to hand back before.
+    const onData: Watcher = (event) => {
+      if (!active) return;
+      if (event.type === 'deleted') remove(event.path);
+      readData(event.path, true);
     };
-    /**
-     * A read's watch is armed when its reply arrives: a reply that arrives after teardown armed it for
-     * a listener that already left (teardown unwatched it too early). Release it again, or it stays
-     * armed on the server for good.
-     */
-    const late = (watcher: Watcher) => (): void => {
-      if (!active) client.unwatch(watcher);
+    const onChildren: Watcher = (event) => {
+      if (!active) return;
+      if (event.type === 'deleted') return remove(event.path);
+      readChildren(event.path, false);
     };
-    const onData = (path: string): Watcher => watchersOf(path).data;
-    const onChildren = (path: string): Watcher => watchersOf(path).children;
+    const onRootCreated: Watcher = () => {
+      if (active) sync(root, true);
+    };
 
     /** Returns true when the node is new to the tree. */
     function upsert(path: string, data: Buffer, stat: Stat): boolean {
@@ -220,15 +197,6 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       return previous === undefined;
     }
 
-    function dropListeners(path: string): void {
-      const pair = listeners.get(path);
-      // The root keeps its listeners: it is watched for re-creation.
-      if (!pair || path === root) return;
-      listeners.delete(path);
-      client.unwatch(pair.data);
-      client.unwatch(pair.children);
-    }
-
     function remove(path: string): void {
       for (const kid of kids.get(path) ?? []) remove(joinPath(path, kid));
       kids.delete(path);
@@ -237,81 +205,114 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
         const { parent, name } = splitPath(path);
         kids.get(parent)?.delete(name);
       }
-      dropListeners(path);
       const node = nodes.get(path);
       if (!node) return;
       nodes.delete(path);
       record({ type: 'removed', node });
     }
 
+    // Reads are serialised per node and kind: a trigger during a read makes it read once more after
+    // (RUNNING -> AGAIN); `reappeared` survives into the read again.
+    const dataRuns = new Map<string, number>();
+    const childRuns = new Map<string, number>();
+
     /**
      * Reads a node's data with a watch; a missing root is watched for creation. `reappeared`: read after
      * a watch event, where a node that is new to the tree (deleted and created again) needs its
      * children loaded and watched as well (a sync loads them itself).
      */
-    function readData(path: string, reappeared = false): Promise<void> {
-      return serial(`d:${path}`, async () => {
-        try {
-          const watch = onData(path);
-          const { data, stat } = await client.get(path, { watch }).finally(late(watch));
-          if (active && upsert(path, data, stat) && reappeared) void readChildren(path, true);
-        } catch (error) {
-          if (!(error instanceof NoNodeError)) return fail(path, error);
-          remove(path);
-          if (
-            path === root &&
-            (await client
-              .exists(root, { watch: onRootCreated })
-              .finally(late(onRootCreated))
-              .catch((e) => fail(root, e)))
-          ) {
-            await sync(root, true);
+    function readData(path: string, reappeared = false): void {
+      const run = dataRuns.get(path);
+      if (run !== undefined) {
+        dataRuns.set(path, run | AGAIN | (reappeared ? REAPPEARED : 0));
+        return;
+      }
+      dataRuns.set(path, RUNNING);
+      if (!initialized) loading++;
+      client.streamRead('data', path, onData).then(
+        ({ data, stat }) => {
+          if (active && upsert(path, data, stat) && reappeared) readChildren(path, true);
+          dataDone(path);
+        },
+        (error: unknown) => {
+          if (!(error instanceof NoNodeError)) {
+            fail(path, error);
+            return dataDone(path);
           }
-        }
-      });
+          remove(path);
+          if (path !== root || !active) return dataDone(path);
+          client.exists(root, { watch: onRootCreated }).then(
+            (stat) => {
+              if (stat && active) sync(root, true);
+              dataDone(path);
+            },
+            (e: unknown) => {
+              fail(root, e);
+              dataDone(path);
+            },
+          );
+        },
+      );
+    }
+
+    function dataDone(path: string): void {
+      const run = dataRuns.get(path) ?? RUNNING;
+      dataRuns.delete(path);
+      if (active && run & AGAIN) readData(path, (run & REAPPEARED) !== 0);
+      loaded();
     }
 
     /** Lists a node's children with a watch; loads new ones (all at once: pipelined), drops gone ones. */
-    function readChildren(path: string, deep: boolean): Promise<void> {
-      if (level(path) >= maxDepth) return Promise.resolve();
-      return serial(`c:${path}`, async () => {
-        let names: string[];
-        try {
-          const watch = onChildren(path);
-          names = (await client.children(path, { watch }).finally(late(watch))).children;
-        } catch (error) {
+    function readChildren(path: string, deep: boolean): void {
+      if (level(path) >= maxDepth) return;
+      const run = childRuns.get(path);
+      if (run !== undefined) {
+        childRuns.set(path, run | AGAIN | (deep ? DEEP : 0));
+        return;
+      }
+      childRuns.set(path, RUNNING);
+      if (!initialized) loading++;
+      client.streamRead('child', path, onChildren).then(
+        ({ children: names }) => {
+          if (active) {
+            const known = kids.get(path);
+            const now = new Set(names);
+            kids.set(path, now);
+            if (known) for (const name of known) if (!now.has(name)) remove(joinPath(path, name));
+            for (const name of names) if (deep || !known?.has(name)) sync(joinPath(path, name), deep);
+          }
+          childrenDone(path);
+        },
+        (error: unknown) => {
           if (!(error instanceof NoNodeError)) fail(path, error);
-          return;
-        }
-        if (!active) return;
-        const known = kids.get(path) ?? new Set<string>();
-        const now = new Set(names);
-        kids.set(path, now);
-        for (const name of known) if (!now.has(name)) remove(joinPath(path, name));
-        const load = names.filter((name) => deep || !known.has(name));
-        await Promise.all(load.map((name) => sync(joinPath(path, name), deep)));
-      });
+          childrenDone(path);
+        },
+      );
+    }
+
+    function childrenDone(path: string): void {
+      const run = childRuns.get(path) ?? RUNNING;
+      childRuns.delete(path);
+      if (active && run & AGAIN) readChildren(path, (run & DEEP) !== 0);
+      loaded();
     }
 
     /** Loads (or, `deep`, re-reads) a node and its subtree; its data and children reads go out together. */
-    async function sync(path: string, deep: boolean): Promise<void> {
+    function sync(path: string, deep: boolean): void {
       stale.delete(path);
-      await Promise.all([readData(path), readChildren(path, deep)]);
+      readData(path);
+      readChildren(path, deep);
     }
-
-    const onRootCreated: Watcher = () => {
-      if (active) void sync(root, true);
-    };
 
     function resyncStale(): void {
       const paths = [...stale];
       stale.clear();
-      for (const path of paths) void sync(path, false);
+      for (const path of paths) sync(path, false);
     }
 
     const states = onSessionChanges(client, {
       // A new session has no watches: re-read and re-watch everything (diffs show as events).
-      newSession: () => void sync(root, true),
+      newSession: () => sync(root, true),
       // Restored watches cover the loaded nodes; a missing root's exists() watch may have missed a
       // create+delete, and failed reads are stale.
       reconnected: () => {
@@ -321,22 +322,26 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       closed: () => subscriber.complete(),
     });
 
-    void sync(root, true).then(() => {
-      if (!active) return;
-      initialized = true;
-      record({ type: 'initialized' });
-    });
+    // Counted as one load itself, so that the first snapshot cannot go out before the root's reads are.
+    loading++;
+    sync(root, true);
+    loaded();
 
     return () => {
       active = false;
       states.unsubscribe();
       flushing?.unsubscribe();
       retry?.unsubscribe();
+      // Every watch the tree armed, at once (a reply still on its way is released when it lands).
       client.unwatch(onRootCreated);
-      for (const pair of listeners.values()) {
-        client.unwatch(pair.data);
-        client.unwatch(pair.children);
-      }
+      client.unwatch(onData);
+      client.unwatch(onChildren);
     };
   });
 }
+
+/** Bits of a read's run: one is out; another was asked for; (data) load its children too; (children) deep. */
+const RUNNING = 1;
+const AGAIN = 2;
+const REAPPEARED = 4;
+const DEEP = 8;
