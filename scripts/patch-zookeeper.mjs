@@ -58,7 +58,15 @@
 //     in uv_poll_start (found by the fault matrix's flapping row, ~4 runs in 11). After every call the
 //     binding now checks the C client's state: changed, the poll is stopped at once and the loop turns;
 //     and a poll that cannot be made is retried, never started.
-// Patches 1-8, 10, 11 (the close order) and 12 are in the binding (src/node-zk.cpp), 9 and 11 (close-on-exec) in the C client it links (rebuilt when patched).
+// 13. A missing call: persistent recursive watches (addWatch, ZooKeeper 3.6+), which the 3.8 C client
+//     does not have: one watch on a subtree's root that reports every create, delete and data change
+//     below it and stays armed (Curator's CuratorCache rests on it). The C client gets zoo_aadd_watch;
+//     a handle that added one also hears every node event on its default watcher (the server sends one
+//     notification per event per connection, whatever watches it matched), which the binding passes to
+//     JavaScript as it already did for its global watches; removeWatches accepts the persistent watcher
+//     types (4, 5), which the C client refused locally (it keeps no table of them), and the binding no
+//     longer reads them as data or child watches.
+// Patches 1-8, 10, 11 (the close order), 12 and 13's binding half are in the binding (src/node-zk.cpp), 9 and 11 (close-on-exec) in the C client it links (rebuilt when patched).
 // Idempotent: each patch carries a marker and is applied once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -436,6 +444,53 @@ static void rxzk_removed(const std::string &key) {
              #endif
 `,
   },
+  {
+    marker: '/* rxzk: add watch */',
+    find: '    static void ASync(const Nan::FunctionCallbackInfo<Value>& info) {\n',
+    replace: `    /* rxzk: add watch */
+    // a_add_watch(path, mode, cb): mode 0 persistent, 1 persistent recursive; cb(rc, message). Its
+    // events arrive on the handle's 'created', 'deleted' and 'changed' (and 'child') events.
+    static void AAddWatch(const Nan::FunctionCallbackInfo<Value>& info) {
+        A_METHOD_PROLOG(3);
+
+        Nan::Utf8String _path (toString(info[0]));
+        int _mode = (int) toUint(info[1]);
+
+        struct completion_data *data = (struct completion_data *) malloc(sizeof(struct completion_data));
+        data->cb = cb;
+        data->type = 106;
+        data->data = NULL;
+
+        METHOD_EPILOG(zoo_aadd_watch(zk->zhandle, *_path, _mode, void_completion, data));
+    }
+
+    static void ASync(const Nan::FunctionCallbackInfo<Value>& info) {
+`,
+  },
+  {
+    marker: '/* rxzk: register add watch */',
+    find: '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n',
+    replace:
+      '        Nan::SetPrototypeMethod(constructor_template,  "a_sync",  ASync);\n' +
+      '        Nan::SetPrototypeMethod(constructor_template,  "a_add_watch",  AAddWatch); /* rxzk: register add watch */\n',
+  },
+  {
+    marker: '/* rxzk: declare add watch */',
+    find: '#include "zk_log.h"\n',
+    replace:
+      '#include "zk_log.h"\n/* rxzk: declare add watch */\nextern "C" int zoo_aadd_watch(zhandle_t *zh, const char *path, int mode, void_completion_t completion, const void *data);\n',
+  },
+  {
+    marker: '/* rxzk: only data and child watchers are in the tables */',
+    find: `        data->data = new std::string[2]{ (_type & 2) ? rxzk_key(zk->zhandle, "d:", *_path) : std::string(),
+                                          (_type & 1) ? rxzk_key(zk->zhandle, "c:", *_path) : std::string() };
+`,
+    replace: `        /* rxzk: only data and child watchers are in the tables */
+        // Types 1 (children), 2 (data), 3 (both); 4 and 5 are persistent watches, which hold no callback here.
+        data->data = new std::string[2]{ (_type == 2 || _type == 3) ? rxzk_key(zk->zhandle, "d:", *_path) : std::string(),
+                                          (_type == 1 || _type == 3) ? rxzk_key(zk->zhandle, "c:", *_path) : std::string() };
+`,
+  },
 ];
 
 /** Patches to the C client's source (deps/zookeeper-client-c/src/zookeeper.c). */
@@ -482,6 +537,94 @@ const clientPatches = [
     find: '#ifdef SOCK_CLOEXEC_ENABLED\n    sock_flags = SOCK_STREAM | SOCK_CLOEXEC;\n',
     replace: `#if defined(SOCK_CLOEXEC_ENABLED) || defined(SOCK_CLOEXEC) /* rxzk: close-on-exec sockets (${n}) */\n    sock_flags = SOCK_STREAM | SOCK_CLOEXEC;\n`,
   })),
+  {
+    marker: '/* rxzk: zoo_aadd_watch */',
+    find: `int zoo_aremove_all_watches(zhandle_t *zh, const char *path,
+        ZooWatcherType wtype, int local, void_completion_t *completion,
+        const void *data)
+{`,
+    replace: `/* rxzk: zoo_aadd_watch */
+/* mode 0: persistent, 1: persistent recursive (AddWatchMode). Not re-sent on reconnection (SetWatches
+   carries one-shot watches only): the caller adds it again, and reads again what it may have missed. */
+int zoo_aadd_watch(zhandle_t *zh, const char *path, int mode,
+        void_completion_t completion, const void *data)
+{
+    struct oarchive *oa;
+    struct RequestHeader h = { get_xid(), 106 /* OpCode.addWatch */ };
+    struct AddWatchRequest req;
+    int rc = Request_path_init(zh, 0, &req.path, path);
+    if (rc != ZOK) {
+        return rc;
+    }
+    req.mode = mode;
+    oa = create_buffer_oarchive();
+    rc = serialize_RequestHeader(oa, "header", &h);
+    rc = rc < 0 ? rc : serialize_AddWatchRequest(oa, "req", &req);
+    enter_critical(zh);
+    rc = rc < 0 ? rc : add_void_completion(zh, h.xid, completion, data);
+    rc = rc < 0 ? rc : queue_buffer_bytes(&zh->to_send, get_buffer(oa),
+            get_buffer_len(oa));
+    leave_critical(zh);
+    free_duplicate_path(req.path, path);
+    close_buffer_oarchive(&oa, 0);
+    if (rc == ZOK) zh->rxzk_persistent = 1;
+    return nonblocking_send(zh, rc);
+}
+
+int zoo_aremove_all_watches(zhandle_t *zh, const char *path,
+        ZooWatcherType wtype, int local, void_completion_t *completion,
+        const void *data)
+{`,
+  },
+];
+
+/** Patches to the C client's handle (src/zk_adaptor.h) and watcher tables (src/zk_hashtable.c). */
+const adaptorPatches = [
+  {
+    marker: '/* rxzk: node events to the default watcher */',
+    find: '    char seen_rw_server_before;\n};\n',
+    replace:
+      '    char seen_rw_server_before;\n    /* rxzk: node events to the default watcher */\n    int rxzk_persistent;\n};\n',
+  },
+];
+const hashtablePatches = [
+  {
+    marker: '/* rxzk: persistent watches hear every node event */',
+    find: '        collect_session_watchers(zh, &list);\n        return list;\n    }\n',
+    replace: `        collect_session_watchers(zh, &list);
+        return list;
+    }
+    /* rxzk: persistent watches hear every node event */
+    // The server sends one notification per event per connection, whichever watches it matched: a
+    // handle with persistent watches hands every node event to its default watcher as well.
+    if (zh->rxzk_persistent) {
+        watcher_object_t defWatcher;
+        defWatcher.watcher=zh->watcher;
+        defWatcher.context=zh->context;
+        add_to_list(&list, &defWatcher, 1);
+    }
+`,
+  },
+  {
+    marker: "/* rxzk: persistent watches are the server's */",
+    find: `            watcher_found = containsWatcher(zh->active_exist_watchers, path,
+                                            watcher, watcherCtx);
+        }
+        break;
+    }
+
+    return watcher_found;`,
+    replace: `            watcher_found = containsWatcher(zh->active_exist_watchers, path,
+                                            watcher, watcherCtx);
+        }
+        break;
+    default: /* rxzk: persistent watches are the server's */
+        watcher_found = wtype >= 4;
+        break;
+    }
+
+    return watcher_found;`,
+  },
 ];
 
 const require = createRequire(import.meta.url);
@@ -509,7 +652,10 @@ function apply(file, list, what) {
   return applied;
 }
 const clientDir = join(packageDir, 'deps', 'zookeeper-client-c');
-const clientApplied = apply(join(clientDir, 'src', 'zookeeper.c'), clientPatches, 'ZooKeeper C client');
+const clientApplied =
+  apply(join(clientDir, 'src', 'zookeeper.c'), clientPatches, 'ZooKeeper C client') +
+  apply(join(clientDir, 'src', 'zk_adaptor.h'), adaptorPatches, 'ZooKeeper C client') +
+  apply(join(clientDir, 'src', 'zk_hashtable.c'), hashtablePatches, 'ZooKeeper C client');
 const applied = apply(join(packageDir, 'src', 'node-zk.cpp'), patches, 'zookeeper binding') + clientApplied;
 if (applied === 0) {
   console.log('[rxzk] zookeeper binding already patched');

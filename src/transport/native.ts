@@ -86,6 +86,8 @@ interface NativeAddon {
     acl: readonly NativeAclEntry[] | null,
     cb: Cb<[string, NativeStat | null]>,
   ): number;
+  /** Added by scripts/patch-zookeeper.mjs: mode 1 is persistent recursive. */
+  a_add_watch?(path: string, mode: number, cb: Cb<[]>): number;
   /** Added by scripts/patch-zookeeper.mjs. */
   a_remove_all_watches?(path: string, type: number, local: boolean, cb: Cb<[]>): number;
 }
@@ -119,6 +121,12 @@ const ZOO_DELETED_EVENT = 2;
 const ZOO_CHANGED_EVENT = 3;
 const ZOO_CHILD_EVENT = 4;
 const ZOO_EXPIRED_SESSION_STATE = -112;
+/** The binding's events for node events on the handle's own watcher (recursive watches hear these). */
+const NODE_EVENTS: readonly (readonly [string, WatchEvent['type']])[] = [
+  ['created', 'created'],
+  ['deleted', 'deleted'],
+  ['changed', 'changed'],
+];
 const ZOO_AUTH_FAILED_STATE = -113;
 
 export type NativeLogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
@@ -223,6 +231,10 @@ class NativeHandle implements TransportHandle {
   private dead = false;
   /** Only on a binding patched by scripts/patch-zookeeper.mjs. */
   readonly removeWatches: TransportHandle['removeWatches'];
+  readonly addRecursiveWatch: TransportHandle['addRecursiveWatch'];
+  readonly removeRecursiveWatch: TransportHandle['removeRecursiveWatch'];
+  /** Recursive watches by path: the patched C client hands their events to the handle's own watcher. */
+  private readonly recursive = new Map<string, Watcher>();
   private connected = false;
 
   constructor(
@@ -265,8 +277,47 @@ class NativeHandle implements TransportHandle {
             throw error;
           })
       : undefined;
+    const add = this.zk.native.a_add_watch;
+    if (add && remove) {
+      for (const [name, type] of NODE_EVENTS) {
+        this.zk.on(name, (...args: unknown[]) => this.recursiveEvent(type, args[1] as string));
+      }
+      this.addRecursiveWatch = (path, watcher) =>
+        this.call(
+          path,
+          (cb: Cb<[]>) => {
+            this.recursive.set(path, watcher);
+            return add.call(this.zk.native, path, 1, cb);
+          },
+          () => undefined,
+        );
+      this.removeRecursiveWatch = (path) => {
+        this.recursive.delete(path);
+        // Type Any: ZooKeeper 3.6-3.8 knows no narrower one for persistent watches (see the port).
+        return this.call(
+          path,
+          (cb: Cb<[]>) => remove.call(this.zk.native, path, 3, false, cb),
+          () => undefined,
+        ).catch((error: unknown) => {
+          if (error instanceof ZkError && error.code === Code.NoWatcher) return;
+          throw error;
+        });
+      };
+    }
     // Auth is queued before any other request; the C client re-sends it on every reconnect of the handle.
     for (const auth of options.auth) void this.addAuth(auth).catch(() => undefined);
+  }
+
+  /** A node event the C client handed to the handle's watcher: to the recursive watches above it. */
+  private recursiveEvent(type: WatchEvent['type'], path: string): void {
+    if (this.dead || this.recursive.size === 0 || typeof path !== 'string') return;
+    const event = { type, path } as WatchEvent;
+    for (let at = path; ;) {
+      this.recursive.get(at)?.(event);
+      if (at === '/') return;
+      const slash = at.lastIndexOf('/');
+      at = slash === 0 ? '/' : at.slice(0, slash);
+    }
   }
 
   get sessionId(): string | undefined {

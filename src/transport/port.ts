@@ -81,6 +81,21 @@ export interface TransportHandle {
    */
   removeWatches?(path: string, kind: 'data' | 'children'): Promise<void>;
   /**
+   * Arms a persistent recursive watch on `path` (ZooKeeper 3.6+ `addWatch`): `watcher` then hears every
+   * `created`, `deleted` and `changed` event at `path` and below (never `children`), until
+   * `removeRecursiveWatch(path)`; one per path (arming it again replaces its watcher). The path need not
+   * exist. It does not survive a reconnection (the server holds watches per connection and the client
+   * restores only one-shot ones): arm it again after `connected`, and read again what it may have missed.
+   * Optional, as is its removal: an adapter without them leaves the caller to one-shot watches.
+   */
+  addRecursiveWatch?(path: string, watcher: Watcher): Promise<void>;
+  /**
+   * Removes the recursive watch on `path`. On ZooKeeper 3.6-3.8 the server can only remove all of a
+   * path's watches of a session at once (removeWatches with type Any), so this session's one-shot
+   * watches on `path` itself are gone too, without an event: the caller arms them again.
+   */
+  removeRecursiveWatch?(path: string): Promise<void>;
+  /**
    * Ends the session (if still alive) and the handle. Idempotent. Outstanding operations then reject.
    * May return a promise that resolves once the session's end has been sent to the server (so that a
    * process may exit right after without leaving its ephemerals for a whole session timeout).
