@@ -5,7 +5,7 @@ import { asyncScheduler, firstValueFrom, timer, type Observable, type SchedulerL
 import { ClosedError, Code, errorFromCode, InvalidArgumentError, isRetryable } from '../errors.js';
 import { nativeTransport, validateNativeLogLevel, type NativeLogLevel } from '../transport/native.js';
 import type { AuthInfo, Created, Transport, TransportHandle, Watcher } from '../transport/port.js';
-import { isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
+import { isSequential, type Acl, type CreateMode, type Stat, type WatchEvent } from '../types.js';
 import { Connection } from './connection.js';
 import { createNode, protectedPath, type CreatePlan } from './create.js';
 import { embeddedServer, embeddedTarget } from './embedded.js';
@@ -76,6 +76,13 @@ export interface WatchOptions {
   readonly watch?: Watcher;
 }
 
+interface RecursiveWatch {
+  readonly listeners: Set<Watcher>;
+  /** The connection (see `connections`) it was last armed on, and that arming. */
+  connection: number;
+  armed: Promise<void> | undefined;
+}
+
 /** A ZooKeeper client. Obtain one with `connect()`. */
 export class ZkClient {
   /** Hot; replays the current state; completes after `closed`. */
@@ -87,6 +94,10 @@ export class ZkClient {
   /** Operations in flight: their reject, and their promise (see close()). */
   private readonly pending = new Map<(error: Error) => void, Promise<unknown>>();
   private readonly watches = new WatchTable();
+  /** Recursive watches by path: their listeners, and the connection they were armed on. */
+  private readonly recursive = new Map<string, RecursiveWatch>();
+  /** Bumped at every (re)connection: recursive watches do not survive one (the server's are per connection). */
+  private connections = 0;
   /** The connect string's chroot ('' for none): the client prepends it to every path it sends. */
   private readonly chroot: string;
 
@@ -127,6 +138,13 @@ export class ZkClient {
       logger: options.logger ?? silentLogger,
     });
     this.state$ = this.connection.state$.asObservable();
+    // Subscribed before anything built on the client (streams, recipes): by the time they hear of a
+    // (re)connection, served watches have been woken and recursive ones know they must be armed again.
+    this.connection.state$.subscribe((state) => {
+      if (state.type !== 'connected' && state.type !== 'reconnected') return;
+      this.connections++;
+      this.watches.reconnected();
+    });
     registry.clientOpened();
   }
 
@@ -285,6 +303,83 @@ export class ZkClient {
   unwatch(watcher: Watcher): void {
     validateFunction(watcher, 'watcher');
     this.watches.unwatch(watcher);
+  }
+
+  /**
+   * @internal Whether this client's transport has recursive watches (ZooKeeper 3.6+ `addWatch`; the
+   * patched binding, the memory engine). Known once a handle is open (from the constructor on).
+   */
+  get recursiveWatches(): boolean {
+    const handle = this.connection.currentHandle();
+    return handle?.addRecursiveWatch !== undefined && handle.removeRecursiveWatch !== undefined;
+  }
+
+  /**
+   * @internal Adds `listener` to the recursive watch on `path` (every created/deleted/changed at and below
+   * it), arming it on the server when this connection has none yet; resolves once it is armed. A
+   * recursive watch does not survive a reconnection: call again after `reconnected`/`connected` (it
+   * re-arms once per connection), then read again what may have changed meanwhile. Not retried.
+   */
+  watchRecursive(path: string, listener: Watcher): Promise<void> {
+    let watch = this.recursive.get(path);
+    if (!watch)
+      this.recursive.set(path, (watch = { listeners: new Set(), connection: -1, armed: undefined }));
+    watch.listeners.add(listener);
+    if (watch.connection === this.connections && watch.armed) return watch.armed;
+    const entry = watch;
+    entry.connection = this.connections;
+    entry.armed = this.read((h) => {
+      // The connection it is sent on (a read waits for one): a later call on this one finds it armed.
+      entry.connection = this.connections;
+      this.watches.use(h);
+      const wake = this.watches.cover(path);
+      const arming = h.addRecursiveWatch!(path, (event) => this.recursiveEvent(entry, path, event));
+      wake();
+      return arming;
+    });
+    return entry.armed;
+  }
+
+  /** @internal Removes `listener`; the last one leaving removes the recursive watch from the server. */
+  unwatchRecursive(path: string, listener: Watcher): void {
+    const watch = this.recursive.get(path);
+    if (!watch?.listeners.delete(listener) || watch.listeners.size > 0) return;
+    this.recursive.delete(path);
+    const handle = this.connection.liveHandle();
+    // Not connected: the server's watch went with the connection; the next one never had it.
+    if (!handle || this.state.type === 'closed' || watch.connection !== this.connections) {
+      this.watches.uncover(path, false)();
+      return;
+    }
+    const wake = this.watches.uncover(path, true);
+    handle.removeRecursiveWatch!(path).then(wake, wake);
+  }
+
+  private recursiveEvent(watch: RecursiveWatch, path: string, event: WatchEvent): void {
+    if (this.recursive.get(path) !== watch) return;
+    if (event.path === path) this.watches.serve(path, event);
+    for (const listener of watch.listeners) listener(event);
+  }
+
+  /**
+   * @internal A read without a watch for the streams (a path already validated), in as few promises as
+   * possible: straight to the live handle, the public path (waiting, retries) when it cannot.
+   */
+  plainRead(kind: 'data', path: string): Promise<{ data: Buffer; stat: Stat }>;
+  plainRead(kind: 'child', path: string): Promise<{ children: string[]; stat: Stat }>;
+  plainRead(
+    kind: 'data' | 'child',
+    path: string,
+  ): Promise<{ data: Buffer; stat: Stat } | { children: string[]; stat: Stat }> {
+    const handle = this.connection.liveHandle();
+    const slow = (): Promise<{ data: Buffer; stat: Stat } | { children: string[]; stat: Stat }> =>
+      kind === 'data' ? this.get(path) : this.children(path);
+    if (handle === undefined || this.state.type === 'closed') return slow();
+    const read = kind === 'data' ? handle.get(path) : handle.children(path);
+    return read.catch((error: unknown) => {
+      if (!isRetryable(error)) throw error;
+      return slow();
+    });
   }
 
   /** Watches armed on the server for this session, as far as this client knows (for leak checks). */

@@ -42,6 +42,16 @@ export class WatchTable {
   /** Stamps registrations and unwatch calls, in order (see stamp). */
   private clock = 0;
   private readonly unwatchedAt = new WeakMap<Watcher, number>();
+  /**
+   * Paths under a recursive watch of this handle (on the path itself). ZooKeeper 3.8 keys a watch's
+   * mode by connection and path, so a one-shot data or exists watch set there later would turn the
+   * recursive one into a one-shot: such watches are served by the recursive one instead (`served`).
+   */
+  private readonly covered = new Set<string>();
+  /** One-shot data/exists listeners on covered paths: the recursive watch's next event there fires them. */
+  private readonly served = new Map<string, Set<Watcher>>();
+  /** When each covered path was covered (a stamp): child registrations sent before then are void. */
+  private readonly coveredAt = new Map<string, number>();
 
   /** Binds the table to the live handle; a new handle (a new session) has no watches at all. */
   use(handle: TransportHandle): void {
@@ -49,15 +59,19 @@ export class WatchTable {
     this.handle = handle;
     this.entries = emptyTable();
     this.byListener.clear();
+    this.covered.clear();
+    this.served.clear();
+    this.coveredAt.clear();
   }
 
-  /** Armed watches (server side, as far as this client knows). */
+  /** Armed watches (server side, as far as this client knows); recursive ones count one each. */
   get size(): number {
-    return this.entries.data.size + this.entries.exist.size + this.entries.child.size;
+    return this.entries.data.size + this.entries.exist.size + this.entries.child.size + this.covered.size;
   }
 
   /** Whether a watch of `kind` on `path` is armed and joinable. */
   isArmed(kind: WatchKind, path: string): boolean {
+    if (kind !== 'child' && this.covered.has(path)) return true;
     const entry = this.entries[kind].get(path);
     return entry !== undefined && !entry.removing;
   }
@@ -69,10 +83,98 @@ export class WatchTable {
    */
   join(kind: WatchKind, path: string, listener: Watcher, stamp?: number): boolean {
     const entry = this.entries[kind].get(path);
-    if (!entry || entry.removing) return false;
+    if (!entry || entry.removing) {
+      if (kind === 'child' || !this.covered.has(path)) return false;
+      // Served by the recursive watch on this path (see covered): no registration.
+      if (stamp !== undefined && (this.unwatchedAt.get(listener) ?? 0) > stamp) return true;
+      let listeners = this.served.get(path);
+      if (!listeners) this.served.set(path, (listeners = new Set()));
+      listeners.add(listener);
+      return true;
+    }
     if (stamp !== undefined && (this.unwatchedAt.get(listener) ?? 0) > stamp) return true;
     this.listen(entry, listener);
     return true;
+  }
+
+  /**
+   * A recursive watch on `path` is being armed: from now on it serves one-shot data watches there. The
+   * returned call is to be made once the arming is sent: a one-shot child watch armed on `path` before
+   * it takes its mode from it on ZooKeeper 3.8 (recursive: never told of child changes), so it leaves the
+   * table and its listeners are woken to read and watch again (a child watch set after is one-shot).
+   */
+  cover(path: string): () => void {
+    this.covered.add(path);
+    this.coveredAt.set(path, ++this.clock);
+    const entry = this.entries.child.get(path);
+    if (!entry) return () => undefined;
+    this.entries.child.delete(path);
+    const listeners = [...entry.listeners];
+    for (const listener of listeners) this.leave(listener, entry);
+    const at = ++this.clock;
+    return () => {
+      for (const listener of listeners) {
+        if ((this.unwatchedAt.get(listener) ?? 0) < at) listener({ type: 'children', path });
+      }
+    };
+  }
+
+  /** An event of the recursive watch on `path`, for `path` itself: fires the one-shot listeners it serves. */
+  serve(path: string, event: WatchEvent): void {
+    const listeners = this.served.get(path);
+    if (!listeners) return;
+    this.served.delete(path);
+    for (const listener of listeners) listener(event);
+  }
+
+  /**
+   * The recursive watch on `path` is given up; `removed`: a removal is being sent, which takes every
+   * watch of the session on that path (removeWatches(Any) on ZooKeeper 3.6-3.8): its one-shot entries
+   * leave the table now (nobody may
+   * join them), and the returned call, once the removal has landed, wakes their listeners and the ones
+   * it served so that they read and watch again. Watches registered after this (sent after the removal)
+   * are not touched by it.
+   */
+  uncover(path: string, removed: boolean): () => void {
+    this.covered.delete(path);
+    this.coveredAt.delete(path);
+    const orphans: [Watcher, WatchEvent][] = [];
+    for (const listener of this.served.get(path) ?? []) orphans.push([listener, { type: 'changed', path }]);
+    this.served.delete(path);
+    // `removed`: a removal is sent; otherwise the recursive watch went with a connection, and the
+    // one-shot ones were restored on the next (SetWatches).
+    for (const kind of removed ? (['data', 'exist', 'child'] as const) : []) {
+      const entry = this.entries[kind].get(path);
+      if (!entry) continue;
+      this.entries[kind].delete(path);
+      const type = kind === 'child' ? 'children' : kind === 'exist' ? 'created' : 'changed';
+      for (const listener of entry.listeners) {
+        this.leave(listener, entry);
+        orphans.push([listener, { type, path }]);
+      }
+    }
+    const at = ++this.clock;
+    return () => {
+      for (const [listener, event] of orphans) {
+        // Gone meanwhile: nothing to wake.
+        if ((this.unwatchedAt.get(listener) ?? 0) < at) listener(event);
+      }
+    };
+  }
+
+  /**
+   * The connection was re-established: recursive watches did not survive it (the C client restores
+   * one-shot watches only). The listeners they served are woken to read and watch again, as one-shot
+   * watches now; their owners arm the recursive watches again.
+   */
+  reconnected(): void {
+    const served = [...this.served];
+    this.covered.clear();
+    this.served.clear();
+    this.coveredAt.clear();
+    for (const [path, listeners] of served) {
+      for (const listener of listeners) listener({ type: 'changed', path });
+    }
   }
 
   /**
@@ -109,6 +211,15 @@ export class WatchTable {
       if (entry.listeners.size === 0) this.release(entry);
       return;
     }
+    if (kind === 'child' && stamp !== undefined && (this.coveredAt.get(path) ?? 0) > stamp) {
+      // Sent before a recursive watch on this path, whose mode it took (see cover): not armed. Its
+      // listener reads and watches again (after this reply: the new one goes out after the arming).
+      if (entry.listeners.size === 0) byPath.delete(path);
+      queueMicrotask(() => {
+        if ((this.unwatchedAt.get(listener) ?? 0) <= stamp) listener({ type: 'children', path });
+      });
+      return;
+    }
     this.listen(entry, listener);
   }
 
@@ -116,6 +227,10 @@ export class WatchTable {
   unwatch(listener: Watcher): void {
     // Registrations of this listener still on their way are cancelled too (see stamp).
     this.unwatchedAt.set(listener, ++this.clock);
+    // Served listeners: as many sets as covered paths, a handful at most.
+    for (const [path, listeners] of this.served) {
+      if (listeners.delete(listener) && listeners.size === 0) this.served.delete(path);
+    }
     const entries = this.byListener.get(listener);
     if (!entries) return;
     this.byListener.delete(listener);

@@ -124,6 +124,11 @@ function batches(client: ZkClient, path: string, options: TreeOptions): Observab
 function treeSource(client: ZkClient, root: string, maxDepth: number): Observable<Batch> {
   return new Observable<Batch>((subscriber) => {
     let active = true;
+    // One recursive watch on the root (ZooKeeper 3.6+ addWatch, where the transport has it) instead of
+    // a data and a children watch per node: priming is then a plain read of each node, and the server
+    // holds one watch, not two per node. It does not survive a reconnection: armed again, and the tree
+    // read again, after each (as Curator's CuratorCache does).
+    const recursive = client.recursiveWatches;
     let initialized = false;
     const nodes = new Map<string, TreeNode>();
     const kids = new Map<string, Set<string>>();
@@ -175,7 +180,7 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     const onData: Watcher = (event) => {
       if (!active) return;
       if (event.type === 'deleted') remove(event.path);
-      readData(event.path, true);
+      readData(event.path, REAPPEARED);
     };
     const onChildren: Watcher = (event) => {
       if (!active) return;
@@ -184,6 +189,23 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     };
     const onRootCreated: Watcher = () => {
       if (active) sync(root, true);
+    };
+    const onRecursive: Watcher = (event) => {
+      if (!active) return;
+      const path = event.path;
+      if (level(path) > maxDepth) return;
+      if (event.type === 'deleted') return remove(path);
+      if (event.type === 'changed') return readData(path);
+      if (event.type !== 'created') return;
+      // A node made since its parent was listed: the parent's list must know it, for later diffs.
+      if (path !== root) {
+        const { parent, name } = splitPath(path);
+        kids.get(parent)?.add(name);
+      }
+      sync(path, false);
+    };
+    const arm = (): void => {
+      client.watchRecursive(root, onRecursive).catch((error: unknown) => fail(root, error));
     };
 
     /** Returns true when the node is new to the tree. */
@@ -221,17 +243,25 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
      * a watch event, where a node that is new to the tree (deleted and created again) needs its
      * children loaded and watched as well (a sync loads them itself).
      */
-    function readData(path: string, reappeared = false): void {
+    function readData(path: string, follow = 0): void {
       const run = dataRuns.get(path);
       if (run !== undefined) {
-        dataRuns.set(path, run | AGAIN | (reappeared ? REAPPEARED : 0));
+        dataRuns.set(path, run | AGAIN | follow);
         return;
       }
       dataRuns.set(path, RUNNING);
       if (!initialized) loading++;
-      client.streamRead('data', path, onData).then(
+      (recursive ? client.plainRead('data', path) : client.streamRead('data', path, onData)).then(
         ({ data, stat }) => {
-          if (active && upsert(path, data, stat) && reappeared) readChildren(path, true);
+          if (active) {
+            const added = upsert(path, data, stat);
+            if (follow & CHILDREN) {
+              // The recursive watch reports every child made from now on: a node that has none needs
+              // no listing (most of a tree's nodes are leaves: half the requests of a load).
+              if (stat.numChildren > 0) readChildren(path, (follow & DEEP) !== 0);
+              else noChildren(path);
+            } else if (added && follow & REAPPEARED) readChildren(path, true);
+          }
           dataDone(path);
         },
         (error: unknown) => {
@@ -240,7 +270,8 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
             return dataDone(path);
           }
           remove(path);
-          if (path !== root || !active) return dataDone(path);
+          // The recursive watch reports the root's creation; one-shot watches need an exists() watch.
+          if (path !== root || !active || recursive) return dataDone(path);
           client.exists(root, { watch: onRootCreated }).then(
             (stat) => {
               if (stat && active) sync(root, true);
@@ -258,8 +289,15 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     function dataDone(path: string): void {
       const run = dataRuns.get(path) ?? RUNNING;
       dataRuns.delete(path);
-      if (active && run & AGAIN) readData(path, (run & REAPPEARED) !== 0);
+      if (active && run & AGAIN) readData(path, run & (REAPPEARED | CHILDREN | DEEP));
       loaded();
+    }
+
+    /** A node read with no children: any it was known to have are gone. */
+    function noChildren(path: string): void {
+      const known = kids.get(path);
+      kids.set(path, new Set());
+      if (known) for (const name of known) remove(joinPath(path, name));
     }
 
     /** Lists a node's children with a watch; loads new ones (all at once: pipelined), drops gone ones. */
@@ -272,7 +310,7 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       }
       childRuns.set(path, RUNNING);
       if (!initialized) loading++;
-      client.streamRead('child', path, onChildren).then(
+      (recursive ? client.plainRead('child', path) : client.streamRead('child', path, onChildren)).then(
         ({ children: names }) => {
           if (active) {
             const known = kids.get(path);
@@ -300,6 +338,7 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     /** Loads (or, `deep`, re-reads) a node and its subtree; its data and children reads go out together. */
     function sync(path: string, deep: boolean): void {
       stale.delete(path);
+      if (recursive && level(path) < maxDepth) return readData(path, CHILDREN | (deep ? DEEP : 0));
       readData(path);
       readChildren(path, deep);
     }
@@ -307,15 +346,24 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
     function resyncStale(): void {
       const paths = [...stale];
       stale.clear();
+      // A failed arming leaves the root stale: arm again (once per connection: a no-op if it held).
+      if (recursive && paths.includes(root)) arm();
       for (const path of paths) sync(path, false);
     }
 
+    // After a reconnection a recursive watch is gone, and what changed meanwhile was not reported:
+    // armed again, then everything read again (diffs show as events).
+    const rearm = (): void => {
+      arm();
+      sync(root, true);
+    };
     const states = onSessionChanges(client, {
       // A new session has no watches: re-read and re-watch everything (diffs show as events).
-      newSession: () => sync(root, true),
-      // Restored watches cover the loaded nodes; a missing root's exists() watch may have missed a
-      // create+delete, and failed reads are stale.
+      newSession: () => (recursive ? rearm() : sync(root, true)),
+      // Restored one-shot watches cover the loaded nodes; a missing root's exists() watch may have
+      // missed a create+delete, and failed reads are stale.
       reconnected: () => {
+        if (recursive) return rearm();
         if (!nodes.has(root)) stale.add(root);
         resyncStale();
       },
@@ -324,6 +372,9 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
 
     // Counted as one load itself, so that the first snapshot cannot go out before the root's reads are.
     loading++;
+    // Sent before the reads (one session's requests are applied in order): no change after them is
+    // missed, and one before them is read anyway.
+    if (recursive) arm();
     sync(root, true);
     loaded();
 
@@ -333,6 +384,7 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
       flushing?.unsubscribe();
       retry?.unsubscribe();
       // Every watch the tree armed, at once (a reply still on its way is released when it lands).
+      if (recursive) client.unwatchRecursive(root, onRecursive);
       client.unwatch(onRootCreated);
       client.unwatch(onData);
       client.unwatch(onChildren);
@@ -340,8 +392,12 @@ function treeSource(client: ZkClient, root: string, maxDepth: number): Observabl
   });
 }
 
-/** Bits of a read's run: one is out; another was asked for; (data) load its children too; (children) deep. */
+/**
+ * Bits of a read's run: one is out; another was asked for; (data, one-shot watches) a node new to the
+ * tree loads its children; (data, recursive watch) list its children if it has any; deep: re-read them.
+ */
 const RUNNING = 1;
 const AGAIN = 2;
 const REAPPEARED = 4;
 const DEEP = 8;
+const CHILDREN = 16;
