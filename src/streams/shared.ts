@@ -34,23 +34,26 @@ export function liveStreamCount(client: ZkClient): number {
 export function sharedStream<T>(client: ZkClient, key: string, start: Start<T>): Observable<T> {
   // Looked up per subscription, not per call: an Observable kept by the caller and subscribed again
   // after a teardown must join the source that is live then, never start a second one.
-  return new Observable<T>((subscriber) => {
-    let registry = registries.get(client);
-    if (!registry) {
-      registry = new Map();
-      registries.set(client, registry);
-    }
-    let source = registry.get(key) as Source<T> | undefined;
-    if (source) {
-      source.join(subscriber);
-    } else {
-      source = new Source<T>(registry as Map<string, Source<T>>, key, subscriber);
-      registry.set(key, source as Source<unknown>);
-      source.start(start);
-    }
-    const joined = source;
-    return () => joined.leave(subscriber);
-  });
+  return new Observable<T>((subscriber) => attach(client, key, start, subscriber));
+}
+
+/**
+ * Joins (or starts) the source; the teardown it returns is made by the source, so that what a
+ * subscription keeps alive is the source and the subscriber, not this call's arguments (a stream
+ * factory's read function and its options, per subscriber: most of a fan-out's heap).
+ */
+function attach<T>(client: ZkClient, key: string, start: Start<T>, subscriber: Subscriber<T>): () => void {
+  let registry = registries.get(client);
+  if (!registry) {
+    registry = new Map();
+    registries.set(client, registry);
+  }
+  const source = registry.get(key) as Source<T> | undefined;
+  if (source) return source.join(subscriber);
+  const created = new Source<T>(registry as Map<string, Source<T>>, key, subscriber);
+  registry.set(key, created as Source<unknown>);
+  created.start(start);
+  return created.teardown(subscriber);
 }
 
 class Source<T> implements Sink<T> {
@@ -77,10 +80,16 @@ class Source<T> implements Sink<T> {
     else this.running = running;
   }
 
-  join(subscriber: Subscriber<T>): void {
+  /** Adds a subscriber; returns its teardown. */
+  join(subscriber: Subscriber<T>): () => void {
     this.subscribers = [...this.subscribers, subscriber];
     // Late subscribers get the latest value at once.
     if (this.hasValue) subscriber.next(this.value as T);
+    return this.teardown(subscriber);
+  }
+
+  teardown(subscriber: Subscriber<T>): () => void {
+    return () => this.leave(subscriber);
   }
 
   leave(subscriber: Subscriber<T>): void {
