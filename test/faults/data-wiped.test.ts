@@ -366,8 +366,8 @@ describe('row 8: the ensemble data wiped', () => {
       known: [
         'Fencing tokens (czxids) start again from the new, low zxids after a wipe: a resource that refuses ' +
           'tokens lower than the highest it has seen refuses every leader and lock holder of the new history. ' +
-          'Plan: document it (a wiped ensemble needs its fenced resources reset); ZooKeeper offers nothing that ' +
-          'tells the two histories apart.',
+          'ZooKeeper offers nothing that tells the two histories apart. Plan: documented in the README ' +
+          '(Fencing): a wiped ensemble needs its fenced resources reset with it.',
       ],
     });
   }, 240_000);
