@@ -2,13 +2,13 @@
  * One participant of the ensemble fault rows (3, 4, 8) in its own OS process: a fenced lock contender,
  * a queue producer or consumer, or a group member, that rides out every fault instead of exiting on the
  * first error (the coordination workers stop at the first one: they test the recipes, these the faults).
- * It reports one JSON line per event (worker-io.ts `say`), its session's states included:
+ * It reports one JSON line per event (worker-io.ts `say`, plus `mono`), its session's states included:
  *   every role: {"ev":"session","type":"suspended","sessionId":"..","reason":".."}, {"ev":"exit"}
  *   locker:   acquired {token, sessionId} / read {value} / wrote {value} / unknown {value, message}
  *             (the write's outcome is unknown: its reply was lost) / abandoned {value} (the lock was lost
  *             before the write: not sent) / lockLost {reason} / releasing / turnError {message}
- *   producer: enqueued {item} / enqueueFailed {item, message}
- *   consumer: got {item} / acked {item} / ackLost {item} (our claim went with our session: the item
+ *   producer: enqueued {item, node} / enqueueFailed {item, message}
+ *   consumer: got {item, node} / acked {item} / ackLost {item} (our claim went with our session: the item
  *             may be redelivered) / ackFailed {item, message}
  *   member:   member {type} (joined / waiting / lost)
  * SIGTERM: finishes the turn in flight, leaves (unsubscribes, releases), closes the client, says `exit`
@@ -23,7 +23,15 @@
  */
 import { concatMap, type Subscription } from 'rxjs';
 import { acquire, enqueue, join, LockLostError, NoNodeError, queue } from '../../src/index.js';
-import { connectFromEnv, env, say, sleep } from '../coordination/worker-io.js';
+import { connectFromEnv, env, say as sayAt, sleep } from '../coordination/worker-io.js';
+
+/**
+ * Reports an event (worker-io.ts) with `mono` too: this machine's monotonic clock in ms, one clock for
+ * every process (CLOCK_MONOTONIC), unlike `t` (timeOrigin, sampled at each process's start: under load
+ * two processes' `t` disagreed by more than 10 ms), so reports of different processes can be ordered.
+ */
+const say = (event: Record<string, unknown>): void =>
+  sayAt({ ...event, mono: Number(process.hrtime.bigint()) / 1e6 });
 
 const client = connectFromEnv(4_000);
 client.state$.subscribe((s) =>
@@ -99,8 +107,8 @@ async function producer(): Promise<void> {
   for (let i = 0; !stopping; i++) {
     const item = `${id}:${i}`;
     try {
-      await enqueue(client, path, item);
-      say({ ev: 'enqueued', item });
+      const created = await enqueue(client, path, item);
+      say({ ev: 'enqueued', item, node: created.slice(created.lastIndexOf('/') + 1) });
     } catch (error) {
       say({ ev: 'enqueueFailed', item, message: message(error) });
     }
@@ -114,7 +122,7 @@ function consumer(): void {
     .pipe(
       concatMap(async (item) => {
         const name = item.type === 'item' ? item.value : `invalid:${item.name}`;
-        say({ ev: 'got', item: name });
+        say({ ev: 'got', item: name, node: item.name });
         if (work > 0) await sleep(work);
         try {
           await item.ack();

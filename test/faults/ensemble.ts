@@ -91,9 +91,13 @@ export interface WorkerEvent {
   readonly token?: number;
   readonly value?: number;
   readonly item?: string;
+  /** The queue node an item was enqueued as or delivered from (`_c_<guid>-qn-NNNNNNNNNN`). */
+  readonly node?: string;
   readonly message?: string;
   /** The worker's own clock; the test reads events on its own (`receivedAt`). */
   readonly t: number;
+  /** The machine's monotonic clock (ms): comparable between processes (see ensemble-worker.ts). */
+  readonly mono: number;
 }
 
 export type Participant = WorkerProcess<WorkerEvent> & { readonly id: string; readonly role: string };
@@ -197,14 +201,14 @@ export async function expectCounterExact(
 }
 
 /**
- * A locker's holds on its own clock (`t`): from `acquired` to `releasing` or `lockLost`, whichever first.
- * Not on the test's clock: the test reads the processes' pipes in whatever order its busy event loop
- * gets to them, so a batch of one process's later events can be read before another's earlier ones (a
- * handoff takes well under a millisecond; reads lagged by 100 ms here). The workers' clocks disagree
- * by a few ms instead: see expectOneHolderAtATime.
+ * A locker's holds on the machine's monotonic clock (`mono`): from `acquired` to `releasing` or
+ * `lockLost`, whichever first. Not on the test's clock: the test reads the processes' pipes in whatever
+ * order its busy event loop gets to them, so a batch of one process's later events can be read before
+ * another's earlier ones (a handoff takes well under a millisecond; reads lagged by 100 ms here). Nor on
+ * the workers' own `t`, which disagreed by more than 10 ms between processes under load.
  */
-/** How far two worker processes' clocks may disagree. */
-export const CLOCK_SLACK_MS = 10;
+/** Rounding slack when two processes' reports on the monotonic clock are compared. */
+export const CLOCK_SLACK_MS = 0.1;
 
 export interface Hold {
   readonly id: string;
@@ -221,21 +225,21 @@ export function holds(lockers: readonly Participant[]): Hold[] {
     for (const e of l.events) {
       if (e.ev === 'acquired') open ??= e;
       else if ((e.ev === 'releasing' || e.ev === 'lockLost' || e.ev === 'exit') && open !== undefined) {
-        spans.push({ id: l.id, token: open.token, sessionId: open.sessionId, start: open.t, end: e.t });
+        spans.push({ id: l.id, token: open.token, sessionId: open.sessionId, start: open.mono, end: e.mono });
         open = undefined;
       }
     }
     if (open !== undefined)
-      spans.push({ id: l.id, token: open.token, sessionId: open.sessionId, start: open.t, end: Infinity });
+      spans.push({ id: l.id, token: open.token, sessionId: open.sessionId, start: open.mono, end: Infinity });
   }
   return spans.sort((a, b) => a.start - b.start);
 }
 
 /**
- * Holds never overlap, give or take CLOCK_SLACK_MS: each process stamps its events with its own clock
- * (performance.timeOrigin + now()), and those disagree by a few ms between processes (3.7 ms seen in
- * CI). The exact proof of mutual exclusion is the counter (expectCounterExact); this catches a holder
- * that went on holding while another acquired, which takes far longer than the slack.
+ * Holds never overlap: the next holder acquires only once the last one's node is deleted, which that
+ * one does after reporting `releasing` (or, lost, after `lockLost`), so on one clock the order is
+ * strict; CLOCK_SLACK_MS only absorbs rounding. The exact proof of mutual exclusion is the counter
+ * (expectCounterExact); this also catches a holder that went on holding while another acquired.
  */
 export function expectOneHolderAtATime(spans: readonly Hold[]): void {
   for (let i = 1; i < spans.length; i++) {
