@@ -474,4 +474,35 @@ describe('ensemble', () => {
     expect(await old.mode()).toBe('follower');
     await ensemble.waitForQuorum(30_000);
   }, 90_000);
+
+  it('pauses a follower (it answers nothing, the others keep a quorum) and resumes it where it stood', async () => {
+    const leader = await ensemble.leader();
+    const follower = ensemble.servers.find((s) => s !== leader)!;
+    await follower.pause();
+    try {
+      expect(follower.paused).toBe(true);
+      expect(follower.running).toBe(true);
+      // The kernel still accepts the connection; the frozen JVM never answers.
+      expect(await ruok(follower.clientPort, 500)).toBe(false);
+      await ensemble.waitForQuorum(30_000);
+      // The others serve writes meanwhile.
+      const session = await RawSession.open(leader.clientPort);
+      try {
+        expect((await session.request(OpCode.create, createPayload('/while-paused'))).err).toBe(ZOK);
+      } finally {
+        session.close();
+      }
+    } finally {
+      await follower.resume();
+    }
+    expect(follower.paused).toBe(false);
+    await ensemble.waitForQuorum(30_000);
+    // Caught up: it serves what was written while it was frozen.
+    const back = await RawSession.open(follower.clientPort);
+    try {
+      expect((await back.request(OpCode.exists, existsPayload('/while-paused', false))).err).toBe(ZOK);
+    } finally {
+      back.close();
+    }
+  }, 90_000);
 });

@@ -4,7 +4,7 @@
  */
 import { concatMap, map, mergeMap, tap, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { DataTooLargeError } from '../../src/index.js';
+import { ConnectionLossError, DataTooLargeError } from '../../src/index.js';
 import { LockLostError, QueuePayloadError } from '../../src/recipes/coordination-errors.js';
 import { enqueue } from '../../src/recipes/enqueue.js';
 import { queue, type QueueItem } from '../../src/recipes/queue.js';
@@ -165,6 +165,41 @@ describe('queue (at-least-once)', () => {
     expect(values(seen)).toEqual([1, 'not json', 3]);
     expect(seen.messages.every((m) => m.notification.kind === 'N')).toBe(true);
   });
+
+  // An ack's delete whose reply is lost with the connection (fault matrix row 3: a server restarted
+  // under an ack): `landed` says whether it reached the server first. Either way its outcome is
+  // unknown to the consumer, and the item must neither stay behind the consumer's live claim (never
+  // redelivered, never consumed) nor leave that claim behind.
+  for (const landed of [false, true]) {
+    it(`ack: a delete ${landed ? 'that landed' : 'that never got out'} but lost its reply is sent again; each item consumed once, nothing left`, async () => {
+      await fill('a', 'b');
+      const consumer = zk().client();
+      const remove = consumer.delete.bind(consumer);
+      let lose = true;
+      consumer.delete = ((path: string, version?: number) => {
+        if (!lose || !path.includes('qn-')) return remove(path, version);
+        lose = false;
+        const lost = (): Promise<void> => Promise.reject(new ConnectionLossError({ path }));
+        return landed ? remove(path, version).then(lost) : lost();
+      }) as typeof consumer.delete;
+      const seen = zk().record(
+        queue(consumer, '/q', { mode: 'at-least-once', decode: text }).pipe(
+          concatMap((item) =>
+            item.ack().then(
+              () => show(item),
+              (error: unknown) => `ack failed: ${String(error)}`,
+            ),
+          ),
+        ),
+      );
+      await zk().advance(500);
+      expect(values(seen)).toEqual(['a', 'b']);
+      const [items, claims] = [zk().writer.children('/q'), zk().writer.children('/q/claims')];
+      await zk().advance(1);
+      expect((await items).children).toEqual(['claims']);
+      expect((await claims).children).toEqual([]);
+    });
+  }
 });
 
 describe('queue (at-most-once)', () => {

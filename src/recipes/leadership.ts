@@ -131,6 +131,13 @@ class Candidate {
   private predecessor: { path: string; present: boolean; subscription: Subscription | undefined } | undefined;
   private retry: Subscription | undefined;
   private replayed = false;
+  /**
+   * Reconnections of our session, and the last one the server we are on was synced after: back on a
+   * server after a disconnection, it may not have applied what happened while we were away (a follower
+   * that lagged accepts us as long as it has what we saw). No claim before a sync (see evaluate).
+   */
+  private reconnects = 0;
+  private syncedFor = 0;
   /** The lowest node when we last ranked ourselves as a follower, and whether it has gone since. */
   private lowest: string | undefined;
   private lowestGone = false;
@@ -223,8 +230,9 @@ class Candidate {
         if (this.policy === 'safe' && !first) this.emit({ type: 'uncertain', id: this.id });
         return;
       case 'reconnected':
-        if (!first) this.check();
-        return;
+        if (first) return;
+        this.reconnects++;
+        return this.check();
       case 'lost':
         if (first) return;
         // The node died with the session (or will, when the server notices): it is not ours any more.
@@ -287,6 +295,12 @@ class Candidate {
   private async evaluate(node: OurNode): Promise<void> {
     const epoch = this.epoch;
     const stale = (): boolean => !this.active || epoch !== this.epoch;
+    if (this.syncedFor !== this.reconnects) {
+      const reconnects = this.reconnects;
+      await this.client.sync(this.path);
+      if (stale()) return;
+      this.syncedFor = reconnects;
+    }
     // Our predecessor was the lowest node when we last looked, and it is gone: nothing can be lower
     // now (counters only grow), so skip the listing; the ownership check below still runs.
     const shortcut = this.lowestGone;

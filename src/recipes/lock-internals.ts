@@ -151,6 +151,14 @@ export class Contender {
   private waiting: { name: string; subscription: Subscription } | undefined;
   private retry: Subscription | undefined;
   private replayed = false;
+  /**
+   * Reconnections of our session, and the last one the server we are on was synced after. Back on a
+   * server after a disconnection, that server may not have applied what happened while we were away
+   * (a follower that lagged accepts us as long as it has what we saw): our node may be gone, someone
+   * else may hold. So no claim after a reconnection before a sync (see evaluate).
+   */
+  private reconnects = 0;
+  private syncedFor = 0;
   private readonly states: Subscription;
   private readonly client: ZkClient;
   constructor(
@@ -238,6 +246,7 @@ export class Contender {
         if (this.spec.policy === 'safe') this.lose('suspended');
         return;
       case 'reconnected':
+        this.reconnects++;
         return this.check();
       case 'lost':
         // Our node dies with the session (or will, when the server notices): it is not ours any more.
@@ -334,6 +343,12 @@ export class Contender {
     // The first ranking arms the watch on our own node (beside the read below, not before it), and may
     // need no read at all: the queue as it stood when our node was made is known after a listing of
     // this client's own that nothing was created since (a contender queueing again after its release).
+    if (this.syncedFor !== this.reconnects) {
+      const reconnects = this.reconnects;
+      await client.sync(spec.path);
+      if (stale()) return;
+      this.syncedFor = reconnects;
+    }
     const first = node.watch === undefined;
     if (first) this.watchOwn(node);
     let children = first ? queueView(client, spec.path, node) : undefined;
@@ -405,7 +420,13 @@ export class Contender {
         if (!this.active || epoch !== this.epoch || this.node !== node) return;
         const rest = sorted.filter((n) => n.name !== blocker.name);
         const index = rest.findIndex((n) => n.name === node.name);
-        if (!this.serial.busy && this.spec.blocker(rest, index) === undefined) return this.hold(node);
+        // The handoff without a read, unless we reconnected since the server was last synced.
+        if (
+          !this.serial.busy &&
+          this.syncedFor === this.reconnects &&
+          this.spec.blocker(rest, index) === undefined
+        )
+          return this.hold(node);
         this.check();
       },
       error: (error: unknown) => {

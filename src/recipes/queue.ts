@@ -18,7 +18,12 @@ import type { Watcher } from '../transport/port.js';
 import type { Acl, Stat } from '../types.js';
 import { LockLostError, QueuePayloadError } from './coordination-errors.js';
 import { QUEUE_ITEM } from './enqueue.js';
-import { deleteGuaranteed, sortSequenceNodes, type SequenceNode } from './sequence-nodes.js';
+import {
+  deleteGuaranteed,
+  sessionChangeOrBackoff,
+  sortSequenceNodes,
+  type SequenceNode,
+} from './sequence-nodes.js';
 
 /** The child of the queue's node under which at-least-once consumers hold their claims. */
 export const CLAIMS = 'claims';
@@ -52,8 +57,9 @@ interface ItemBase {
   readonly data: Buffer;
   readonly stat: Stat;
   /**
-   * Settles the item: at-least-once, deletes it (then our claim), and rejects with LockLostError if
-   * our claim is gone (session lost: the item may be redelivered); at-most-once, nothing to delete.
+   * Settles the item: at-least-once, deletes it (then our claim), retried across connection loss while
+   * our claim is ours, and rejects with LockLostError if our claim is gone (session lost: the item may
+   * be redelivered); at-most-once, nothing to delete.
    * Either way the consumer then pulls the next item.
    */
   ack(): Promise<void>;
@@ -295,15 +301,8 @@ class Consumer<T> {
       if (settled) return;
       settled = true;
       try {
-        // Our claim must still be ours: after a lost session the item may be someone else's now.
-        const stat = await this.client.exists(claim);
-        if (!stat || stat.ephemeralOwner !== this.client.sessionId) {
-          throw new LockLostError('expired', { path: node.path });
-        }
-        await this.client.delete(node.path).catch((error: unknown) => {
-          if (!(error instanceof NoNodeError)) throw error;
-        });
-        await deleteGuaranteed(this.client, claim, stat.ephemeralOwner);
+        const owner = await this.deleteClaimed(node.path, claim);
+        await deleteGuaranteed(this.client, claim, owner);
       } finally {
         this.settled(node.name);
       }
@@ -320,6 +319,33 @@ class Consumer<T> {
       }
     };
     return this.item(node, read, ack, release);
+  }
+
+  /**
+   * Deletes an item we hold (ack), sent again after a connection loss for as long as our claim is
+   * ours: a delete whose reply was lost may or may not have landed (NoNode on the retry: it had), and
+   * while the claim is ours nobody else deletes the item. Given up after a lost reply, the item would
+   * stay behind our live claim: never redelivered, never consumed. Resolves to the claim's owner (our
+   * session); rejects with LockLostError once the claim is not ours (our session is gone: the item may
+   * be redelivered), and with what retrying cannot fix (ClosedError, NoAuth).
+   */
+  private async deleteClaimed(item: string, claim: string): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Our claim must still be ours: after a lost session the item may be someone else's now.
+        const stat = await this.client.exists(claim);
+        if (!stat || stat.ephemeralOwner !== this.client.sessionId) {
+          throw new LockLostError('expired', { path: item });
+        }
+        await this.client.delete(item).catch((error: unknown) => {
+          if (!(error instanceof NoNodeError)) throw error;
+        });
+        return stat.ephemeralOwner;
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+      }
+      await sessionChangeOrBackoff(this.client, attempt);
+    }
   }
 
   private settled(name: string): void {

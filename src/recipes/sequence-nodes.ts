@@ -118,13 +118,20 @@ export async function deleteGuaranteed(
       // NoAuth and the like: retrying cannot fix it; the node goes with its session.
       if (!isRetryable(error)) return;
     }
-    // The delete itself waits for a live session; between attempts, wait for the session to change
-    // (skip the replayed state) or for a backoff, whichever comes first.
-    await firstValueFrom(
-      race(client.state$.pipe(skip(1)), timer(Math.min(100 * 2 ** attempt, 2_000), client.scheduler)).pipe(
-        take(1),
-      ),
-      { defaultValue: undefined },
-    );
+    // The delete itself waits for a live session; between attempts, wait for the session to change.
+    await sessionChangeOrBackoff(client, attempt);
   }
+}
+
+/**
+ * Between two attempts of a write that must land: resolves when the session changes (the replayed
+ * state skipped) or after a backoff for `attempt` (100 ms doubling, at most 2 s), whichever is first.
+ */
+export function sessionChangeOrBackoff(client: ZkClient, attempt: number): Promise<unknown> {
+  return firstValueFrom(
+    race(client.state$.pipe(skip(1)), timer(Math.min(100 * 2 ** attempt, 2_000), client.scheduler)).pipe(
+      take(1),
+    ),
+    { defaultValue: undefined },
+  );
 }

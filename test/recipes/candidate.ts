@@ -2,7 +2,7 @@
  * One election candidate in its own OS process, for the real-ZooKeeper tests. It prints one JSON line
  * per event on stdout, each stamped with this process's high-resolution wall clock (`t`, ms since the
  * epoch), so the test can build a fencing log from each candidate's own point of view:
- *   {"ev":"session","type":"connected","sessionId":"...","password":"..."}
+ *   {"ev":"session","type":"connected","sessionId":"...","password":"..."} (`reason` too, for `lost`)
  *   {"ev":"leader","token":123,"node":"...","t":...} / {"ev":"follower","leader":"b"} / uncertain / lost
  *   {"ev":"write","token":123,"t":...}     every WRITE_MS while leading (the fenced resource's input),
  *                                          and once more on SIGCONT (a write begun before a freeze)
@@ -36,6 +36,7 @@ client.state$.subscribe((s) => {
     ev: 'session',
     type: s.type,
     sessionId: 'sessionId' in s ? s.sessionId : undefined,
+    reason: s.type === 'lost' ? s.reason : undefined,
     password: s.type === 'connected' ? handle?.sessionPassword : undefined,
   });
 });

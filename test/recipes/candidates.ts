@@ -21,6 +21,8 @@ export interface CandidateEvent {
   readonly leader?: string;
   readonly type?: string;
   readonly sessionId?: string;
+  /** A `lost` session's reason. */
+  readonly reason?: string;
   readonly password?: string;
 }
 

@@ -71,12 +71,23 @@ export interface ZkServer {
   readonly dataLogDir: string;
   /** The zoo.cfg the server runs with. */
   readonly config: string;
-  /** Whether a container is currently up for this server. */
+  /** Whether a container is currently up for this server (paused or not). */
   readonly running: boolean;
+  /** Whether the server's container is paused (see pause()). */
+  readonly paused: boolean;
   /** Starts the server again on the same port with the data it had; no-op while running. */
   start(options?: StartOptions): Promise<void>;
   /** Stops the server (container removed, data kept). No-op while stopped. */
   stop(options?: StopOptions): Promise<void>;
+  /**
+   * Freezes the server (`docker pause`: the cgroup freezer stops every thread of the JVM). Its sockets
+   * stay open and the kernel still accepts connections and buffers bytes, but nothing answers: a
+   * server stalled in a GC pause or on a dead disk, that the rest of the ensemble leaves behind.
+   * No-op unless running and not paused.
+   */
+  pause(): Promise<void>;
+  /** Thaws a paused server: it goes on from where it stood, with whatever the others did meanwhile. No-op unless paused. */
+  resume(): Promise<void>;
   /** Stops, deletes all data but myid, starts again: the server forgets every znode and session. */
   wipeData(options?: StartOptions): Promise<void>;
   /** `srvr` mode; `undefined` if running but not serving or not running at all. */
@@ -95,7 +106,7 @@ export interface ZkEnsemble {
   leader(timeoutMs?: number): Promise<ZkServer>;
   /** Stops the current leader (crash-like kill) and resolves it. */
   killLeader(): Promise<ZkServer>;
-  /** Waits until every running server is leader or follower. */
+  /** Waits until every running server (a paused one cannot answer: left out) is leader or follower. */
   waitForQuorum(timeoutMs?: number): Promise<void>;
   /** Stops every server, deletes all data but myid, starts them all again. */
   wipeData(): Promise<void>;
@@ -240,6 +251,7 @@ class ContainerZkServer implements ZkServer {
   private readonly logLines: string[] = [];
   private lifecycle: Promise<void> = Promise.resolve();
   private closed = false;
+  private frozen = false;
 
   constructor(
     readonly id: number,
@@ -256,6 +268,10 @@ class ContainerZkServer implements ZkServer {
 
   get running(): boolean {
     return this.container !== undefined;
+  }
+
+  get paused(): boolean {
+    return this.frozen;
   }
 
   private get startupTimeoutMs(): number {
@@ -279,6 +295,22 @@ class ContainerZkServer implements ZkServer {
 
   stop(options: StopOptions = {}): Promise<void> {
     return this.serialize(() => this.halt(options));
+  }
+
+  pause(): Promise<void> {
+    return this.serialize(async () => {
+      if (!this.container || this.frozen) return;
+      await this.freezer('pause');
+      this.frozen = true;
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.serialize(async () => {
+      if (!this.container || !this.frozen) return;
+      await this.freezer('unpause');
+      this.frozen = false;
+    });
   }
 
   wipeData(options: StartOptions = {}): Promise<void> {
@@ -374,9 +406,22 @@ class ContainerZkServer implements ZkServer {
     }
   }
 
+  private async freezer(action: 'pause' | 'unpause'): Promise<void> {
+    const id = this.container?.getId();
+    if (!id) return;
+    const { getContainerRuntimeClient } = await testcontainers();
+    const target = (await getContainerRuntimeClient()).container.dockerode.getContainer(id);
+    await withTimeout(target[action](), 30_000, `${action} of ZooKeeper server ${this.id}`);
+  }
+
   private async halt(options: StopOptions): Promise<void> {
     const container = this.container;
     if (!container) return;
+    // A frozen JVM cannot take its SIGTERM: thaw it first (then stop as asked).
+    if (this.frozen) {
+      await this.freezer('unpause').catch(() => undefined);
+      this.frozen = false;
+    }
     this.container = undefined;
     try {
       await withTimeout(
@@ -473,7 +518,7 @@ class ContainerZkEnsemble implements ZkEnsemble {
 
   async waitForQuorum(timeoutMs = this.startupTimeoutMs): Promise<void> {
     await pollUntil('every running server to be leader or follower', timeoutMs, async () => {
-      const running = this.servers.filter((s) => s.running);
+      const running = this.servers.filter((s) => s.running && !s.paused);
       const modes = await Promise.all(running.map((s) => s.mode()));
       const settled = modes.every((m) => m === 'leader' || m === 'follower');
       return settled && modes.filter((m) => m === 'leader').length === 1 ? true : undefined;
