@@ -340,15 +340,15 @@ export class Contender {
     const epoch = this.epoch;
     const stale = (): boolean => !this.active || epoch !== this.epoch || this.node !== node;
     const { client, spec } = this;
-    // The first ranking arms the watch on our own node (beside the read below, not before it), and may
-    // need no read at all: the queue as it stood when our node was made is known after a listing of
-    // this client's own that nothing was created since (a contender queueing again after its release).
     if (this.syncedFor !== this.reconnects) {
       const reconnects = this.reconnects;
       await client.sync(spec.path);
       if (stale()) return;
       this.syncedFor = reconnects;
     }
+    // The first ranking arms the watch on our own node (beside the read below, not before it), and may
+    // need no read at all: the queue as it stood when our node was made is known after a listing of
+    // this client's own that nothing was created since (a contender queueing again after its release).
     const first = node.watch === undefined;
     if (first) this.watchOwn(node);
     let children = first ? queueView(client, spec.path, node) : undefined;
