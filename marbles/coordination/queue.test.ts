@@ -253,7 +253,8 @@ describe('enqueue / queue input', () => {
     expect(argumentOf(() => queue(c, '/q', { mode: 'at-most-once', decode: 1 as never }))).toBe(
       'options.decode',
     );
-    expect(argumentOf(() => enqueue(c, 'q', 'x'))).toBe('path');
+    // enqueue() returns a promise: bad input rejects, like its other failures.
+    await expect(enqueue(c, 'q', 'x')).rejects.toMatchObject({ argument: 'path' });
     const big = enqueue(c, '/q', new Uint8Array(1_048_576));
     await expect(big).rejects.toBeInstanceOf(DataTooLargeError);
   });

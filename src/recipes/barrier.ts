@@ -3,7 +3,7 @@
  */
 import { distinctUntilChanged, map, takeWhile, type Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { data$ } from '../streams/data.js';
 
 /**
@@ -24,6 +24,7 @@ import { data$ } from '../streams/data.js';
  * await lastValueFrom(barrier(client, '/app/barriers/deploy'));
  */
 export function barrier(client: ZkClient, path: string): Observable<'blocked' | 'open'> {
+  validateClient(client);
   validatePath(path);
   return data$(client, path).pipe(
     map((node) => (node ? ('blocked' as const) : ('open' as const))),

@@ -5,7 +5,7 @@
 import { map, type Observable } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { data$ } from '../streams/data.js';
 import { decode, type DecodeError } from '../streams/decode.js';
 import type { NodeData } from '../streams/types.js';
@@ -36,6 +36,7 @@ export function configUpdates$<T>(
   path: string,
   decoder: (text: string, node: NodeData) => T,
 ): Observable<ConfigUpdate<T>> {
+  validateClient(client);
   validatePath(path);
   if (typeof decoder !== 'function') throw new InvalidArgumentError('decoder', 'must be a function', decoder);
   return data$(client, path).pipe(

@@ -3,7 +3,7 @@
  */
 import { filter, map, type Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { data$ } from '../streams/data.js';
 import { decodeCount } from './counter-bytes.js';
 
@@ -25,6 +25,7 @@ export interface VersionedCount {
  * count$(client, '/app/visits').subscribe((c) => console.log(c?.value ?? 0));
  */
 export function count$(client: ZkClient, path: string): Observable<VersionedCount | null> {
+  validateClient(client);
   validatePath(path);
   return data$(client, path).pipe(
     map((node) => {

@@ -6,7 +6,7 @@ import { from, isObservable, Observable, take, type ObservableInput } from 'rxjs
 import { ClosedError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
-import { validateAclOption, validatePath, validatePositiveInt } from '../session/validate.js';
+import { validateAclOption, validateClient, validatePath, validatePositiveInt } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Acl } from '../types.js';
 import { LockLostError } from './coordination-errors.js';
@@ -50,6 +50,7 @@ export function doubleBarrier(
   path: string,
   options: DoubleBarrierOptions,
 ): Observable<DoubleBarrierState> {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'must be an object with members and leave', options);

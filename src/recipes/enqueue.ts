@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import type { Acl } from '../types.js';
 
 /** The marker of queue item names: `_c_<uuid>-qn-NNNNNNNNNN` (ZooKeeper's own queue recipe uses `qn-`). */
@@ -35,9 +35,15 @@ export function enqueue(
   data: Uint8Array | string,
   options: EnqueueOptions = {},
 ): Promise<string> {
-  validatePath(path);
-  if (typeof options !== 'object' || options === null) {
-    return Promise.reject(new InvalidArgumentError('options', 'must be an object', options));
+  // Bad input rejects (never throws), as from every other promise of the library.
+  try {
+    validateClient(client);
+    validatePath(path);
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('options', 'must be an object', options);
+    }
+  } catch (error) {
+    return Promise.reject(error);
   }
   // create() checks the ACL (naming 'options.acl') and the data, and rejects before sending anything.
   return client.create(joinPath(path, QUEUE_ITEM), data, {

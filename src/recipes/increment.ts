@@ -4,7 +4,7 @@
 import { firstValueFrom, timer } from 'rxjs';
 import { InvalidArgumentError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateAclOption, validateOptions, validatePath } from '../session/validate.js';
+import { validateAclOption, validateClient, validateOptions, validatePath } from '../session/validate.js';
 import { decodeCount, validateCount } from './counter-bytes.js';
 import { trySet, type CounterOptions } from './try-set.js';
 
@@ -24,6 +24,7 @@ export async function increment(
   delta = 1,
   options: CounterOptions = {},
 ): Promise<number> {
+  validateClient(client);
   validatePath(path);
   validateCount(delta, 'delta');
   const acl = validateAclOption(validateOptions(options).acl);

@@ -5,7 +5,14 @@ import { Observable, timer, type Subscription } from 'rxjs';
 import { ClosedError, InvalidArgumentError, isRetryable, NodeExistsError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
-import { validateAclOption, validateData, validateOptions, validatePath } from '../session/validate.js';
+import {
+  validateAclOption,
+  validateClient,
+  validateData,
+  validateOptions,
+  validatePath,
+  validateRequestSize,
+} from '../session/validate.js';
 import type { Acl } from '../types.js';
 import { validateId } from './participant.js';
 import { deleteGuaranteed, waitForDeletion } from './sequence-nodes.js';
@@ -53,6 +60,7 @@ export function join(
   data?: Uint8Array | string,
   options: JoinOptions = {},
 ): Observable<Membership> {
+  validateClient(client);
   validatePath(path);
   validateId(id, 'id');
   if (id.includes('/')) throw new InvalidArgumentError('id', 'must not contain a slash', id);
@@ -60,6 +68,7 @@ export function join(
   validatePath(node, 'id');
   const bytes = validateData(data, 'data');
   const acl = validateAclOption(validateOptions(options).acl);
+  validateRequestSize(bytes, client.createOverhead(node, false, acl), 'data');
   return new Observable<Membership>((subscriber) => {
     let active = true;
     let creating = false;

@@ -3,7 +3,7 @@
  */
 import { distinctUntilChanged, map, of, switchMap, type Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { children$ } from '../streams/children.js';
 import { data$ } from '../streams/data.js';
 import { decodeParticipant, LATCH } from './participant.js';
@@ -43,6 +43,7 @@ export interface Leader {
  * leader$(client, '/app/election').subscribe((l) => console.log(l ? `${l.id} leads` : 'no leader'));
  */
 export function leader$(client: ZkClient, path: string): Observable<Leader | null> {
+  validateClient(client);
   validatePath(path);
   return children$(client, path).pipe(
     map((c) => (c === null ? undefined : sortSequenceNodes(path, c.children, LATCH)[0]?.path)),

@@ -6,7 +6,7 @@ import { ClosedError, InvalidArgumentError, isRetryable, NoNodeError } from '../
 import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
 import { isLive, type SessionState } from '../session/state.js';
-import { validateAclOption, validatePath } from '../session/validate.js';
+import { validateAclOption, validateClient, validatePath, validateRequestSize } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Acl, Stat } from '../types.js';
 import { decodeParticipant, encodeParticipant, LATCH, validateId } from './participant.js';
@@ -94,6 +94,7 @@ export function leadership(
   path: string,
   options: LeadershipOptions,
 ): Observable<Leadership> {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'must be an object with an id', options);
@@ -105,6 +106,7 @@ export function leadership(
   }
   const payload = encodeParticipant(id, options.data);
   const acl = validateAclOption(options.acl);
+  validateRequestSize(payload, client.createOverhead(joinPath(path, LATCH), true, acl), 'options.data');
   return new Observable<Leadership>((subscriber) => {
     const candidate = new Candidate(client, path, id, payload, policy, acl, subscriber);
     return () => candidate.stop();

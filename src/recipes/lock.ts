@@ -4,7 +4,14 @@
 import type { Observable } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateAclList, validateData, validatePath } from '../session/validate.js';
+import { joinPath } from '../session/create.js';
+import {
+  validateAclList,
+  validateClient,
+  validateData,
+  validatePath,
+  validateRequestSize,
+} from '../session/validate.js';
 import { ownership$, predecessorBlocks, rankByMarkers, type ContenderSpec } from './lock-internals.js';
 import type { Ownership, OwnershipOptions, OwnershipPolicy } from './ownership.js';
 
@@ -52,6 +59,7 @@ export function lockSpec(
   markers: readonly string[],
   blocker: ContenderSpec['blocker'],
 ): ContenderSpec {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'must be an object', options);
@@ -59,6 +67,7 @@ export function lockSpec(
   const policy = validatePolicy(options.policy);
   const data = validateData(options.data ?? new Uint8Array(0), 'options.data');
   const acl = options.acl === undefined ? undefined : validateAclList(options.acl, 'options.acl');
+  validateRequestSize(data, client.createOverhead(joinPath(path, name), true, acl), 'options.data');
   return { client, path, name, data, acl, policy, rank: rankByMarkers(markers), blocker };
 }
 

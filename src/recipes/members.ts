@@ -4,7 +4,7 @@
 import { map, type Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
 import { splitPath } from '../session/create.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { tree$ } from '../streams/tree.js';
 
 /**
@@ -22,6 +22,7 @@ import { tree$ } from '../streams/tree.js';
  * members$(client, '/app/workers').subscribe((m) => console.log([...m.keys()]));
  */
 export function members$(client: ZkClient, path: string): Observable<ReadonlyMap<string, Buffer>> {
+  validateClient(client);
   validatePath(path);
   return tree$(client, path, { depth: 1 }).pipe(
     map((tree) => {

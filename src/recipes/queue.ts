@@ -13,7 +13,7 @@ import {
 import type { ZkClient } from '../session/client.js';
 import { joinPath } from '../session/create.js';
 import type { SessionState } from '../session/state.js';
-import { validateAclOption, validatePath, validatePositiveInt } from '../session/validate.js';
+import { validateAclOption, validateClient, validatePath, validatePositiveInt } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Acl, Stat } from '../types.js';
 import { LockLostError, QueuePayloadError } from './coordination-errors.js';
@@ -100,6 +100,7 @@ export function queue<T = Buffer>(
   path: string,
   options: QueueOptions<T>,
 ): Observable<QueueItem<T>> {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(

@@ -5,12 +5,19 @@
 import { Observable } from 'rxjs';
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateAclOption, validateData, validatePath } from '../session/validate.js';
+import { joinPath } from '../session/create.js';
+import {
+  validateAclOption,
+  validateClient,
+  validateData,
+  validatePath,
+  validateRequestSize,
+} from '../session/validate.js';
 import type { Acl } from '../types.js';
 import { SemaphoreLimitError } from './coordination-errors.js';
 import { validatePolicy } from './lock.js';
 import type { Ownership, OwnershipOptions } from './ownership.js';
-import { LeaseHolder } from './semaphore-internals.js';
+import { LEASE, LeaseHolder } from './semaphore-internals.js';
 
 export interface SemaphoreOptions extends OwnershipOptions {
   /** How many holders at once: a positive integer, the same for every participant. */
@@ -55,6 +62,7 @@ export interface SemaphoreOptions extends OwnershipOptions {
  *   .subscribe();
  */
 export function semaphore(client: ZkClient, path: string, options: SemaphoreOptions): Observable<Ownership> {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'must be an object with `leases`', options);
@@ -66,6 +74,8 @@ export function semaphore(client: ZkClient, path: string, options: SemaphoreOpti
   const policy = validatePolicy(options.policy);
   const data = validateData(options.data ?? new Uint8Array(0), 'options.data');
   const acl = validateAclOption(options.acl);
+  const lease = joinPath(joinPath(path, 'leases'), LEASE);
+  validateRequestSize(data, client.createOverhead(lease, true, acl), 'options.data');
   const ensureLimit = (): Promise<void> => storeLimit(client, path, leases, acl);
   return new Observable<Ownership>((subscriber) => {
     const holder = new LeaseHolder(

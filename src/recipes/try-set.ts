@@ -3,7 +3,7 @@
  */
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateAclOption, validateOptions, validatePath } from '../session/validate.js';
+import { validateAclOption, validateClient, validateOptions, validatePath } from '../session/validate.js';
 import type { Acl } from '../types.js';
 import { encodeCount, validateCount } from './counter-bytes.js';
 
@@ -32,6 +32,7 @@ export async function trySet(
   expected: { readonly version: number } | null,
   options: CounterOptions = {},
 ): Promise<boolean> {
+  validateClient(client);
   validatePath(path);
   const bytes = encodeCount(validateCount(value, 'value'));
   const version = expected === null ? undefined : validateExpected(expected);

@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
-import { validateAclOption, validateOptions, validatePath } from '../session/validate.js';
+import { validateAclOption, validateClient, validateOptions, validatePath } from '../session/validate.js';
 import type { Acl } from '../types.js';
 import { deleteGuaranteed, sortSequenceNodes } from './sequence-nodes.js';
 
@@ -31,6 +31,7 @@ export async function uniqueName(
   prefix = 'name-',
   options: UniqueNameOptions = {},
 ): Promise<{ name: string; sequence: number }> {
+  validateClient(client);
   validatePath(path);
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('/')) {
     throw new InvalidArgumentError('prefix', 'must be a non-empty string without a slash', prefix);

@@ -3,7 +3,7 @@
  */
 import { BadVersionError, InvalidArgumentError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validateAclOption, validatePath } from '../session/validate.js';
+import { validateAclOption, validateClient, validatePath } from '../session/validate.js';
 import type { Acl } from '../types.js';
 
 export interface UpdateConfigOptions<T> {
@@ -34,6 +34,7 @@ export async function updateConfig<T>(
   update: (current: T | undefined) => T,
   options: UpdateConfigOptions<T>,
 ): Promise<{ value: T; version: number }> {
+  validateClient(client);
   validatePath(path);
   if (typeof update !== 'function') throw new InvalidArgumentError('update', 'must be a function', update);
   // Checked before the first read: a codec that is no function would fail only after it.

@@ -231,6 +231,16 @@ export class ZkClient {
     };
   }
 
+  /**
+   * @internal The bytes a create of `path` (protected or not, with `acl`) takes besides its data, as
+   * sent (with the chroot): recipes check their nodes' data against it when they are called, not when
+   * they first create the node.
+   */
+  createOverhead(path: string, protect: boolean, acl?: readonly Acl[]): number {
+    const sent = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
+    return requestOverhead('create', sent, false, acl);
+  }
+
   /** Data and Stat. Rejects with NoNodeError when the node does not exist. Retried on connection loss. */
   get(path: string, options: WatchOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
     // Not an async function: reads are the streams' hot path, and the extra promise layer shows.

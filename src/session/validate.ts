@@ -220,3 +220,21 @@ function validateAcl(acl: unknown, argument: string): void {
   }
   if (typeof id !== 'string') throw new InvalidArgumentError(`${argument}.id`, 'must be a string', id);
 }
+
+/**
+ * A client argument: what connect() returns. Checked by shape (its state and the internal reads every
+ * stream and recipe uses), so that a second copy of the package still passes; anything else would fail
+ * later with a TypeError, far from the call.
+ */
+export function validateClient(client: unknown, argument = 'client'): void {
+  const c = client as { state$?: unknown; streamRead?: unknown; create2?: unknown } | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.streamRead !== 'function' ||
+    typeof c.create2 !== 'function' ||
+    typeof c.state$ !== 'object'
+  ) {
+    throw new InvalidArgumentError(argument, 'must be a client made by connect()', client);
+  }
+}

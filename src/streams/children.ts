@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import { NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { sharedStream } from './shared.js';
 import type { NodeChildren } from './types.js';
 import type { Watcher } from '../transport/port.js';
@@ -21,6 +21,7 @@ import { watched } from './watched.js';
  * children$(client, '/workers').subscribe((c) => console.log(c?.children ?? 'no /workers'));
  */
 export function children$(client: ZkClient, path: string): Observable<NodeChildren | null> {
+  validateClient(client);
   validatePath(path);
   return sharedStream(
     client,

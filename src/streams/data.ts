@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import { NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import { sharedStream } from './shared.js';
 import type { NodeData } from './types.js';
 import type { Watcher } from '../transport/port.js';
@@ -25,6 +25,7 @@ import { watched } from './watched.js';
  * data$(client, '/app/config').pipe(decode(JSON.parse)).subscribe((c) => console.log(c?.value));
  */
 export function data$(client: ZkClient, path: string): Observable<NodeData | null> {
+  validateClient(client);
   validatePath(path);
   return sharedStream(
     client,

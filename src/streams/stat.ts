@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ZkClient } from '../session/client.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Stat } from '../types.js';
 import { sharedStream } from './shared.js';
@@ -19,6 +19,7 @@ import { watched } from './watched.js';
  * stat$(client, '/app/ready').subscribe((s) => console.log(s ? 'ready' : 'not yet'));
  */
 export function stat$(client: ZkClient, path: string): Observable<Stat | null> {
+  validateClient(client);
   validatePath(path);
   return sharedStream(client, `stat:${path}`, watched<Stat>({ client, path, key: statKey, read: readStat }));
 }

@@ -14,7 +14,7 @@ import {
 import { ClosedError, InvalidArgumentError, isRetryable, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { joinPath, splitPath } from '../session/create.js';
-import { validatePath } from '../session/validate.js';
+import { validateClient, validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
 import type { Stat } from '../types.js';
 import { onSessionChanges } from './session.js';
@@ -107,6 +107,7 @@ export function treeEvents$(
 }
 
 function batches(client: ZkClient, path: string, options: TreeOptions): Observable<Batch> {
+  validateClient(client);
   validatePath(path);
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'must be an object', options);

@@ -153,6 +153,16 @@ const VERSIONS: readonly unknown[] = [
 
 /** Where an options object goes. Absent (undefined) is fine when it is optional. */
 const NOT_OBJECTS: readonly unknown[] = [null, 42, 'options', true, 10n, Symbol('o')];
+/** What a caller may pass where a client is wanted: nothing, the wrong thing, a look-alike. */
+const NOT_CLIENTS: readonly unknown[] = [
+  undefined,
+  null,
+  42,
+  '127.0.0.1:2181',
+  {},
+  { state$: {}, create: () => undefined },
+  () => undefined,
+];
 const REQUIRED_OBJECT: readonly unknown[] = [undefined, ...NOT_OBJECTS];
 
 /** Optional option fields: undefined and null mean "the default". */
@@ -223,9 +233,6 @@ const paths = (call: (value: never) => unknown, values = PATHS): Variation[] =>
 /**
  * A data argument: wrong types, and too much data (DataTooLargeError). `nearLimit`: also data that fits
  * MAX_DATA_BYTES alone but not with its request's path and header.
- * KNOWN: leadership(), join(), lock(), readLock(), writeLock() and semaphore() take such data at the
- * call and refuse it only when they create their node: a DataTooLargeError naming 'data' as the stream's
- * error after subscribe (nothing is sent), not a throw naming their argument. Hence no `nearLimit` there.
  */
 const data = (argument: string, call: (value: never) => unknown, nearLimit = false): Variation[] => [
   ...vary(argument, DATA_TYPES, call),
@@ -253,7 +260,7 @@ const aclOptions = (call: (options: never) => unknown, options: object = {}): Va
 const ownershipOptions = (call: (options: never) => unknown): Variation[] => [
   ...vary('options', NOT_OBJECTS, call),
   ...vary('options.policy', POLICIES, (v) => call({ policy: v } as never)),
-  ...data('options.data', (v) => call({ data: v } as never)),
+  ...data('options.data', (v) => call({ data: v } as never), true),
   ...aclOptions(call),
 ];
 
@@ -515,7 +522,7 @@ const table: Record<string, Entry> = {
       ...vary('options', REQUIRED_OBJECT, (v) => leadership(c, p, v)),
       ...vary('options.id', IDS, (v) => leadership(c, p, { id: v })),
       ...vary('options.policy', POLICIES, (v) => leadership(c, p, { id: 'a', policy: v })),
-      ...data('options.data', (v) => leadership(c, p, { id: 'a', data: v })),
+      ...data('options.data', (v) => leadership(c, p, { id: 'a', data: v }), true),
       ...aclOptions((v) => leadership(c, p, v), { id: 'a' }),
     ],
   },
@@ -525,7 +532,7 @@ const table: Record<string, Entry> = {
     cases: ({ c, p }) => [
       ...paths((v) => join(c, v, 'a')),
       ...vary('id', [...IDS, 'a/b', '/a', '.', '..', 'a\ud800'], (v) => join(c, p, v)),
-      ...data('data', (v) => join(c, p, 'a', v)),
+      ...data('data', (v) => join(c, p, 'a', v), true),
       ...vary('options', NOT_OBJECTS, (v) => join(c, p, 'a', '', v)),
       ...aclOptions((v) => join(c, p, 'a', '', v)),
     ],
@@ -630,15 +637,14 @@ const table: Record<string, Entry> = {
       ...vary('options', REQUIRED_OBJECT, (v) => semaphore(c, p, v)),
       ...vary('options.leases', [...REQUIRED_POSITIVE_INTS, 2 ** 53], (v) => semaphore(c, p, { leases: v })),
       ...vary('options.policy', POLICIES, (v) => semaphore(c, p, { leases: 1, policy: v })),
-      ...data('options.data', (v) => semaphore(c, p, { leases: 1, data: v })),
+      ...data('options.data', (v) => semaphore(c, p, { leases: 1, data: v }), true),
       ...aclOptions((v) => semaphore(c, p, v), { leases: 1 }),
     ],
   },
   enqueue: {
     form: 'reject',
-    // KNOWN: a bad `path` throws synchronously although the doc comment says enqueue() rejects (and
-    // marbles/coordination/queue.test.ts asserts the throw), so its path cases are left out here.
     cases: ({ c, p }) => [
+      ...paths((v) => enqueue(c, v, 'x')),
       ...data('data', (v) => enqueue(c, p, v), true),
       ...vary('options', NOT_OBJECTS, (v) => enqueue(c, p, 'x', v)),
       ...aclOptions((v) => enqueue(c, p, 'x', v)),
@@ -680,6 +686,42 @@ const table: Record<string, Entry> = {
 };
 
 /**
+ * Every exported function that takes a client, called with valid arguments but for the client: each
+ * must refuse a bad one naming 'client', in its own form (from the table above). A function that takes
+ * a client and is not listed fails the coverage test.
+ */
+const CLIENT_CALLS: Record<string, (client: never, p: string) => unknown> = {
+  data$: (c, p) => data$(c, p),
+  children$: (c, p) => children$(c, p),
+  stat$: (c, p) => stat$(c, p),
+  tree$: (c, p) => tree$(c, p),
+  treeEvents$: (c, p) => treeEvents$(c, p),
+  leadership: (c, p) => leadership(c, p, { id: 'a' }),
+  leader$: (c, p) => leader$(c, p),
+  join: (c, p) => join(c, p, 'a'),
+  members$: (c, p) => members$(c, p),
+  config$: (c, p) => config$(c, p, parse),
+  configUpdates$: (c, p) => configUpdates$(c, p, parse),
+  updateConfig: (c, p) => updateConfig(c, p, () => 1, { decode: JSON.parse, encode: JSON.stringify }),
+  count$: (c, p) => count$(c, p),
+  trySet: (c, p) => trySet(c, p, 1, null),
+  increment: (c, p) => increment(c, p),
+  uniqueName: (c, p) => uniqueName(c, p, 'n-'),
+  acquire: (c, p) => acquire(c, p),
+  withLock: (c, p) => withLock(c, p, () => 1),
+  lock: (c, p) => lock(c, p),
+  readLock: (c, p) => readLock(c, p),
+  writeLock: (c, p) => writeLock(c, p),
+  semaphore: (c, p) => semaphore(c, p, { leases: 1 }),
+  enqueue: (c, p) => enqueue(c, p, 'x'),
+  queue: (c, p) => queue(c, p, { mode: 'at-most-once' }),
+  barrier: (c, p) => barrier(c, p),
+  doubleBarrier: (c, p) => doubleBarrier(c, p, { members: 2, leave: never }),
+};
+/** Fuzzed functions that take no client. */
+const NO_CLIENT = new Set(['connect', 'isValidTransition', 'validatePath', 'nativeTransport', 'decode']);
+
+/**
  * Exported functions that are not fuzzed, and why. Classes are here: errors are what bad input produces,
  * and ZkClient's constructor is internal (connect() builds it; its methods are fuzzed as `client.*`).
  */
@@ -706,6 +748,11 @@ const CLIENT_NOT_FUZZED: Record<string, string> = {
   backoff: 'private',
   track: 'private',
   createPlan: 'private: create() and create2() validate through it (fuzzed there)',
+  createOverhead: '@internal: recipes call it with arguments they validated',
+  watchRecursive: '@internal: tree$ calls it with a validated path and its own listener',
+  unwatchRecursive: '@internal: tree$ calls it with what it passed to watchRecursive',
+  recursiveEvent: 'private',
+  plainRead: '@internal: the streams call it with a validated path',
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -848,6 +895,10 @@ describe('row 11: bad input everywhere', () => {
       Object.keys(NOT_FUZZED).filter((name) => !exported.includes(name) || fuzzed.includes(name)),
       'stale allow-list',
     ).toEqual([]);
+    expect(
+      fuzzed.filter((name) => !(name in CLIENT_CALLS) && !NO_CLIENT.has(name)),
+      'fuzzed without a bad-client case',
+    ).toEqual([]);
 
     const proto = ZkClient.prototype as unknown as Record<string, unknown>;
     const methods = Object.getOwnPropertyNames(proto).filter(
@@ -912,7 +963,9 @@ describe('row 11: bad input everywhere', () => {
       const failures: string[] = [];
       let calls = 0;
       for (const [name, entry] of Object.entries(table)) {
-        for (const variation of entry.cases(ctx)) {
+        const withClient = CLIENT_CALLS[name];
+        const clientCases = withClient ? vary('client', NOT_CLIENTS, (v) => withClient(v, ctx.p)) : [];
+        for (const variation of [...clientCases, ...entry.cases(ctx)]) {
           calls++;
           const mark = proxy.requestsByType();
           const problem = await check(entry.form, variation);
@@ -977,7 +1030,7 @@ describe('row 11: bad input everywhere', () => {
         scenario: 'Bad input everywhere',
         checked:
           `${calls} calls with bad arguments to ${functions} exported functions and ${methods} client methods ` +
-          '(paths, data over 1 MiB and over the request limit, versions, options, callbacks, wrong JavaScript types): ' +
+          '(clients, paths, data over 1 MiB and over the request limit, versions, options, ACLs, callbacks, wrong JavaScript types): ' +
           'each failed with an InvalidArgumentError naming the argument, in the documented form (throw or reject); ' +
           'requests counted by opcode at a loopback proxy and by the server (cons recved; both see a control ' +
           'exists() as +1); a data$ stream and a ' +
@@ -985,16 +1038,6 @@ describe('row 11: bad input everywhere', () => {
           'allow-listed.',
         figure: `0 requests sent for ${calls} bad calls (${pings} pings; server recved +${serverDelta}); 0 misreported`,
         server: /^Zookeeper version: ([\d.]+)/m.exec(srvr)?.[1],
-        known: [
-          "Data that fits 1,048,575 bytes but not with its request's path and header, passed to leadership(), " +
-            'join(), lock(), readLock(), writeLock() or semaphore(), is refused only when the recipe creates its ' +
-            "node: the stream errors with DataTooLargeError naming 'data' (nothing is sent) instead of throwing " +
-            'at the call naming its argument. Plan: check the request size in the factory (it needs the chroot).',
-          'enqueue(): a bad path throws synchronously where its doc comment says it rejects (its marble test ' +
-            'asserts the throw), so its path is not fuzzed. Plan: settle on one form, then fuzz it.',
-          'No function checks its `client` argument: a non-client fails with a TypeError, at the call or on ' +
-            'subscribe. Plan: one check where each factory and operation starts.',
-        ],
       });
     } finally {
       pending?.catch(() => undefined); // rejected with ClosedError if the test failed before it settled
