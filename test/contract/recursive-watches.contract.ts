@@ -6,7 +6,7 @@
  * one-shot watch the same session sets on the same path, and a removeWatches of one kind, take half of it.
  */
 import { describe, expect, it } from 'vitest';
-import { Perms, type Acl, type WatchEvent, type ZkClient } from '../../src/index.js';
+import { Code, Perms, type Acl, type WatchEvent, type ZkClient } from '../../src/index.js';
 import type { TransportHandle, Watcher } from '../../src/transport/port.js';
 import type { Target } from './target.js';
 
@@ -363,6 +363,29 @@ export function recursiveWatchesContract(t: Target): void {
       await w.create(`${p}/d`, '');
       await expect.poll(() => again.events, poll).toEqual(['created /p/d']);
       expect(rw.events).toEqual(['created /p/b']);
+    });
+
+    it('one added while the connection is down fails (ConnectionLoss) and hears nothing after the reconnection', async () => {
+      const c = await t().client();
+      const w = await t().client();
+      const p = `${t().root}/p`;
+      await w.create(p, '');
+      const [failed, below] = [recorder(t), recorder(t)];
+      const h = handleOf(c);
+      expect(await h.exists(`${p}/a`, below.watch)).toBeNull();
+      await t().disconnect(c);
+      const outcome = await h.addRecursiveWatch(p, failed.watch).then(
+        () => 'resolved',
+        (error: unknown) => (error as { code?: unknown }).code,
+      );
+      expect(outcome).toBe(Code.ConnectionLoss);
+      await t().reconnect(c);
+      // The restored one-shot below it fires: its event must not reach the failed watcher.
+      await w.create(`${p}/a`, '');
+      await expect.poll(() => below.events, poll).toEqual(['created /p/a']);
+      await settle(t, h, w);
+      expect(failed.events).toEqual([]);
+      expect(await t().watchCount()).toBe(0);
     });
 
     it('gone with an expired session', async () => {
