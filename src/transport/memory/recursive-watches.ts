@@ -12,10 +12,6 @@ import type { Watcher } from '../port.js';
 export class RecursiveWatches {
   private readonly byPath = new Map<string, Watcher>();
 
-  get size(): number {
-    return this.byPath.size;
-  }
-
   set(path: string, watcher: Watcher): void {
     this.byPath.set(path, watcher);
   }
