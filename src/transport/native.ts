@@ -254,6 +254,9 @@ class NativeHandle implements TransportHandle {
       this.emit({ type: 'connected', sessionId: this.zk.client_id, sessionTimeout: this.zk.timeout });
     });
     this.zk.on('connecting', () => {
+      // The server held the recursive watches for the connection that just went, and the C client
+      // re-sends only one-shot ones: without this, they would go on hearing the events of those.
+      this.recursive.clear();
       if (this.connected) this.emit({ type: 'disconnected' });
       this.connected = false;
     });
@@ -290,7 +293,11 @@ class NativeHandle implements TransportHandle {
             return add.call(this.zk.native, path, 1, cb);
           },
           () => undefined,
-        );
+        ).catch((error: unknown) => {
+          // Not armed, or armed on a connection that is gone: it must hear nothing meanwhile.
+          if (this.recursive.get(path) === watcher) this.recursive.delete(path);
+          throw error;
+        });
       this.removeRecursiveWatch = (path) => {
         this.recursive.delete(path);
         // Type Any: ZooKeeper 3.6-3.8 knows no narrower one for persistent watches (see the port).

@@ -45,16 +45,10 @@ export class ClientWatches {
     return taken;
   }
 
-  has(kind: 'data' | 'children', path: string): boolean {
-    return kind === 'children'
-      ? this.lists.child.has(path)
-      : this.lists.node.has(path) || this.lists.exist.has(path);
-  }
-
   /** Drops the watchers of `kind` on `path` without calling them (removeWatches). */
-  remove(kind: 'data' | 'children', path: string): void {
-    if (kind === 'children') this.lists.child.delete(path);
-    else {
+  remove(kind: 'data' | 'children' | 'any', path: string): void {
+    if (kind !== 'data') this.lists.child.delete(path);
+    if (kind !== 'children') {
       this.lists.node.delete(path);
       this.lists.exist.delete(path);
     }

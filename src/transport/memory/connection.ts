@@ -9,6 +9,7 @@ import type { AuthInfo, TransportEvent, TransportOptions } from '../port.js';
 import { ClientWatches } from './client-watches.js';
 import type { Engine, WatchLists } from './engine.js';
 import { Outbox } from './outbox.js';
+import { RecursiveWatches } from './recursive-watches.js';
 import { chrootOf, pathProblem, toClient, toServer } from './paths.js';
 import type { ServerSession, SessionLink } from './sessions.js';
 import type { EventType } from './watches.js';
@@ -38,6 +39,7 @@ export abstract class ClientConnection implements SessionLink {
   protected closedByOwner = false;
   private lastZxid = 0;
   protected readonly watchers = new ClientWatches();
+  protected readonly recursive = new RecursiveWatches();
   protected readonly outbox: Outbox;
   /** Requests made before the first connection, sent once it is up (as the C client queues them). */
   private waiting: { send: () => void; fail: (error: Error) => void }[] = [];
@@ -117,6 +119,9 @@ export abstract class ClientConnection implements SessionLink {
       return;
     }
     this.state = 'disconnected';
+    // The server held them for this connection only, and the client does not re-send them (SetWatches
+    // carries one-shot watches): gone, so they hear nothing of the one-shot watches re-sent below them.
+    this.recursive.clear();
     const dropped = this.outbox.drop();
     queueMicrotask(() => {
       // As the C client: the session event first, then the failed completions.
@@ -149,6 +154,8 @@ export abstract class ClientConnection implements SessionLink {
         if (this.closedByOwner) return;
         const event = { type, path: toClient(this.chroot, path) };
         for (const watcher of this.watchers.take(type, path)) watcher(event);
+        // One notification per event and session: the recursive watches above the path hear it too.
+        this.recursive.deliver(event);
       },
     });
   }

@@ -154,9 +154,23 @@ export class Engine {
     addId(session.authIds, authenticate(scheme, credentials));
   }
 
-  /** false when the session had no such watch (NoWatcher). */
-  removeWatches(session: ServerSession, path: string, kind: 'data' | 'children'): boolean {
-    return this.watches.remove(kind === 'data' ? 'data' : 'child', path, session.hex);
+  /**
+   * addWatch in mode PERSISTENT_RECURSIVE. No permission needed and the node need not exist: events are
+   * filtered by each node's ACL when they fire. 3.8 registers it in both tables (measured: mntr counts it
+   * twice), which shows when one half goes: a one-shot exists/getData watch on `path` turns the data half
+   * back into a one-shot (creates and changes below stop), a getChildren watch the child half (nothing
+   * visible: that half only ever fires deletes, which the data half reports too).
+   */
+  addWatch(session: ServerSession, path: string): void {
+    this.watches.add('data', path, session.hex, 'recursive');
+    this.watches.add('child', path, session.hex, 'recursive');
+  }
+
+  /** false when the session had no such watch (NoWatcher). `any` removes both kinds, recursive ones too. */
+  removeWatches(session: ServerSession, path: string, kind: 'data' | 'children' | 'any'): boolean {
+    const child = kind !== 'data' && this.watches.remove('child', path, session.hex);
+    const data = kind !== 'children' && this.watches.remove('data', path, session.hex);
+    return child || data;
   }
 
   /** DataTree.setWatches: re-arms what did not change since `relativeZxid`, fires for what did. */
@@ -206,8 +220,9 @@ export class Engine {
   }
 
   /**
-   * Triggers the watches of `table` on `path`. As the 3.8 server does, a session that may not READ the
-   * node loses its watch without being told (so watching a node you cannot read tells you nothing).
+   * Triggers the watches of `table` on `path` (and the recursive ones above it). As the 3.8 server does,
+   * a session that may not READ the node is not told: it loses a one-shot watch without an event (so
+   * watching a node you cannot read tells you nothing), and its recursive watch skips that node's events.
    */
   private fire(
     table: WatchTable,
@@ -216,7 +231,7 @@ export class Engine {
     acl: readonly Acl[],
     skip?: ReadonlySet<string>,
   ): Set<string> {
-    const fired = this.watches.trigger(table, path, skip);
+    const fired = this.watches.trigger(table, path, type, skip);
     for (const session of fired) {
       if (this.options.readable(session, acl)) this.options.notify(session, type, path);
     }

@@ -7,7 +7,7 @@ import { Code, errorFromCode } from '../../errors.js';
 import type { AuthInfo, CreateRequest, Created, TransportHandle, Watcher } from '../port.js';
 import { isSequential, type Acl, type Stat } from '../../types.js';
 import { ClientConnection } from './connection.js';
-import { toClient, toServer } from './paths.js';
+import { toClient } from './paths.js';
 
 export type { HandleHost } from './connection.js';
 
@@ -94,17 +94,40 @@ export class MemoryHandle extends ClientConnection implements TransportHandle {
   }
 
   /** An own property, as native's: the session layer calls it detached from the handle. */
-  readonly removeWatches = (path: string, kind: 'data' | 'children'): Promise<void> => {
-    const full = toServer(this.chroot, path);
-    // Nothing armed here: NoWatcher, which the port treats as done (as native does).
-    if (this.state !== 'dead' && !this.watchers.has(kind, full)) return Promise.resolve();
+  readonly removeWatches = (path: string, kind: 'data' | 'children'): Promise<void> =>
+    this.remove(path, kind);
+
+  /** As native's: the watcher is in place from the call on (an event may reach it before the reply). */
+  readonly addRecursiveWatch = (path: string, watcher: Watcher): Promise<void> => {
+    this.recursive.set(path, watcher);
+    return this.send(path, false, (s, full) => this.host.engine.addWatch(s, full)).catch((error: unknown) => {
+      // Not armed (or armed on a connection that is gone): it must not hear events meanwhile.
+      if (this.recursive.get(path) === watcher) this.recursive.delete(path);
+      throw error;
+    });
+  };
+
+  /** removeWatches with type Any: the session's one-shot watches on `path` go too (see the port). */
+  readonly removeRecursiveWatch = (path: string): Promise<void> => {
+    this.recursive.delete(path);
+    return this.remove(path, 'any');
+  };
+
+  /**
+   * removeWatches. The C client asks the server even when it holds no watcher on the path (the adapter
+   * removes all of a kind), and drops its own watchers only if the server removed something; NoWatcher
+   * is the goal reached, as the native adapter treats it.
+   */
+  private remove(path: string, kind: 'data' | 'children' | 'any'): Promise<void> {
     return this.send(
       path,
       false,
-      (s) => void this.host.engine.removeWatches(s, full, kind),
-      () => this.watchers.remove(kind, full),
+      (s, full) => this.host.engine.removeWatches(s, full, kind),
+      (removed, full) => {
+        if (removed) this.watchers.remove(kind, full);
+      },
     );
-  };
+  }
 
   close(): void {
     if (this.state === 'dead') {
@@ -118,5 +141,6 @@ export class MemoryHandle extends ClientConnection implements TransportHandle {
     this.host.handleClosed(this);
     for (const item of this.outbox.drop()) item.lost?.(gone);
     this.watchers.clear();
+    this.recursive.clear();
   }
 }

@@ -4,8 +4,8 @@
  * every ctime/mtime comes from `scheduler`, so a TestScheduler drives it.
  *
  * Each handle opened through `transport` is one client process; the server keeps sessions, the
- * znode tree, one-shot watches and ACLs as ZooKeeper's server does, and the fault-injection methods act
- * like the network and the server process failing.
+ * znode tree, one-shot and persistent recursive watches and ACLs as ZooKeeper's server does, and the
+ * fault-injection methods act like the network and the server process failing.
  *
  * Timing: a connection is set up one scheduler turn after `open()`. Replies and events go out on a
  * microtask with no latency, or after `setLatency(ms)` on the scheduler; under a TestScheduler, step
