@@ -150,6 +150,30 @@ describe('tree$ on a recursive watch', () => {
     await eventually(async () => expect(await watchedPaths(c)).toEqual([]));
   });
 
+  it('a data$ on the root path that leaves while the tree stays does not take the tree watch with it', async () => {
+    // data$ first: its one-shot joins the recursive watch armed after it (3.8: one mode per session and
+    // path); its removal, removeWatches(data), would then take the recursive watch's data half, and the
+    // tree would hear no more creates or changes below.
+    const c = zk.client();
+    const w = zk.client();
+    const r = `${zk.root}/t`;
+    await w.create(`${r}/a`, '1', { createParents: true });
+    const root = follow(data$(c, r));
+    await eventually(() => expect(root.value()).not.toBeUndefined());
+    const t = follow(tree$(c, r));
+    await eventually(() => expect(t.value()?.nodes.size).toBe(2));
+    root.sub.unsubscribe();
+    await w.create(`${r}/b`, '2');
+    await w.set(`${r}/a`, 'changed');
+    await eventually(() => {
+      const data = treeData(t.value());
+      expect(data.get(`${r}/b`)).toBe('2');
+      expect(data.get(`${r}/a`)).toBe('changed');
+    });
+    t.sub.unsubscribe();
+    await eventually(async () => expect(await watchedPaths(c)).toEqual([]));
+  });
+
   it('nested trees and a descendant stream share the events; each tree removes only its own watch', async () => {
     const c = zk.client();
     const w = zk.client();

@@ -276,6 +276,9 @@ export class WatchTable {
   }
 
   private release(entry: Entry): void {
+    // On a recursive watch's own path the server holds no one-shot data watch apart from it (one joined
+    // it, or was served by it): removeWatches(data) would take the recursive watch's data half.
+    if (entry.kind !== 'child' && this.covered.has(entry.path)) return this.forget(entry);
     const remove = this.handle?.removeWatches;
     // The server removes `data` and `exist` watches together: keep both while either is listened to.
     const sibling =
