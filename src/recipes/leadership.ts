@@ -116,7 +116,9 @@ export function leadership(
 interface OurNode {
   readonly path: string;
   readonly name: string;
-  readonly sessionId: string | undefined;
+  readonly sessionId: string;
+  /** Its Stat from the create's own reply: the token (czxid), and the owner it was made for. */
+  readonly stat: Stat;
 }
 
 class Candidate {
@@ -261,22 +263,27 @@ class Candidate {
     this.joining = true;
     const epoch = this.epoch;
     this.client
-      .create(joinPath(this.path, LATCH), this.payload, {
+      .create2(joinPath(this.path, LATCH), this.payload, {
         mode: 'ephemeral-sequential',
         createParents: 'container',
         acl: this.acl,
       })
       .then(
-        (created) => {
+        ({ path: created, stat }) => {
           this.joining = false;
           const sessionId = this.client.sessionId;
-          if (!this.active || epoch !== this.epoch) {
+          if (
+            !this.active ||
+            epoch !== this.epoch ||
+            sessionId === undefined ||
+            stat.ephemeralOwner !== sessionId
+          ) {
             // Resigned, or the session was lost, while the create was on its way: not a candidate.
-            void deleteGuaranteed(this.client, created, sessionId);
+            void deleteGuaranteed(this.client, created, stat.ephemeralOwner);
             if (this.active && isLive(this.client.state)) this.join();
             return;
           }
-          this.node = { path: created, name: splitPath(created).name, sessionId };
+          this.node = { path: created, name: splitPath(created).name, sessionId, stat };
           this.check();
         },
         (error: unknown) => {
@@ -297,32 +304,29 @@ class Candidate {
   private async evaluate(node: OurNode): Promise<void> {
     const epoch = this.epoch;
     const stale = (): boolean => !this.active || epoch !== this.epoch;
-    if (this.syncedFor !== this.reconnects) {
+    const resynced = this.syncedFor !== this.reconnects;
+    if (resynced) {
       const reconnects = this.reconnects;
       await this.client.sync(this.path);
       if (stale()) return;
       this.syncedFor = reconnects;
     }
     // Our predecessor was the lowest node when we last looked, and it is gone: nothing can be lower
-    // now (counters only grow), so skip the listing; the ownership check below still runs.
-    const shortcut = this.lowestGone;
+    // now (counters only grow), so skip the listing. Not after a reconnection: our own node may have
+    // been deleted meanwhile (the listing, after the sync, says so).
+    const shortcut = this.lowestGone && !resynced;
     this.lowestGone = false;
     if (shortcut) return this.claim(node, stale);
-    // The listing and our node's Stat together (pipelined: one round trip): when we turn out to be the
-    // lowest, the ownership check needs no further read. This is the usual handoff path, since a
-    // follower's idea of the lowest node goes stale (it watches only its predecessor).
-    const [listing, own] = await Promise.all([
-      this.client.children(this.path).catch((error: unknown) => {
-        if (error instanceof NoNodeError) return { children: [] as string[] };
-        throw error;
-      }),
-      this.client.exists(node.path),
-    ]);
+    // Our node's Stat came with its create (its owner, its token): a listing is all a ranking reads.
+    const listing = await this.client.children(this.path).catch((error: unknown) => {
+      if (error instanceof NoNodeError) return { children: [] as string[] };
+      throw error;
+    });
     if (stale()) return;
     const sorted = sortSequenceNodes(this.path, listing.children, LATCH);
     const { index, predecessor } = standing(sorted, node.name);
     if (index === -1) return this.vanished();
-    if (predecessor === undefined) return this.claim(node, stale, own);
+    if (predecessor === undefined) return this.claim(node, stale);
     this.client.unwatch(this.ownWatch);
     this.lowest = sorted[0]!.path;
     // Watch the predecessor first: once armed, its deletion cannot be missed.
@@ -350,31 +354,26 @@ class Candidate {
   }
 
   /**
-   * We are lowest: claim leadership once our node is confirmed ours (exists, owned by this session).
-   * `known`: our node's Stat read beside the listing (without a watch), when there is one.
+   * We are lowest: claim leadership. Our node is ours (CURATOR-696: the create's own reply says which
+   * session owns it, and it must be the one we have now), and its token is its czxid: no read on the
+   * handoff's path. The watch on our own node is armed right after, off that path: a node someone
+   * deleted meanwhile is found then, and leadership withdrawn.
    */
-  private async claim(node: OurNode, stale: () => boolean, known?: Stat | null): Promise<void> {
-    const stat = known === undefined ? await this.client.exists(node.path, { watch: this.ownWatch }) : known;
+  private claim(node: OurNode, stale: () => boolean): void {
     if (stale()) return;
-    if (stat === null) return this.vanished();
-    // CURATOR-696: the lowest node must belong to the session we have now, not to an earlier one.
-    if (stat.ephemeralOwner !== this.client.sessionId) {
-      void this.client.delete(node.path).catch(() => undefined);
-      return this.vanished();
-    }
+    if (node.stat.ephemeralOwner !== this.client.sessionId) return this.vanished();
     // A reply read just before a suspension was reported: the reconnect will check again.
     if (this.policy === 'safe' && !isLive(this.client.state)) return;
     this.dropPredecessor();
     this.emit({
       type: 'leader',
       id: this.id,
-      token: stat.czxid,
+      token: node.stat.czxid,
       since: this.client.scheduler.now(),
       node: node.path,
-      sessionId: stat.ephemeralOwner,
+      sessionId: node.stat.ephemeralOwner,
     });
-    // Read without a watch: arm the watch on our own node now, off the handoff's path.
-    if (known !== undefined) this.watchOwnNode(node);
+    this.watchOwnNode(node);
   }
 
   /** As leader we watch our own node (see ownWatch); if it went meanwhile, its answer says so. */
