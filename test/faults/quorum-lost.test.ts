@@ -47,9 +47,7 @@ const lockers: Participant[] = [];
 
 afterEach(async () => {
   // Servers first: a process can close its session only through a serving ensemble.
-  const stopped = zk.ensemble!.servers.filter((s) => !s.running);
-  await Promise.all(stopped.map((s) => s.start({ waitFor: 'running' })));
-  if (stopped.length > 0) await zk.ensemble!.waitForQuorum();
+  await zk.ensemble!.restartStopped();
   await Promise.all(running.splice(0).map((c) => c.stop(10_000)));
   await stopParticipants(lockers.splice(0));
   await pool.stopAll();

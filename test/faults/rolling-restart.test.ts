@@ -41,9 +41,7 @@ const running: Candidate[] = [];
 const participants: Participant[] = [];
 
 afterEach(async () => {
-  const stopped = zk.ensemble!.servers.filter((s) => !s.running);
-  await Promise.all(stopped.map((s) => s.start({ waitFor: 'running' })));
-  if (stopped.length > 0) await zk.ensemble!.waitForQuorum();
+  await zk.ensemble!.restartStopped();
   await Promise.all(running.splice(0).map((c) => c.stop(10_000)));
   await stopParticipants(participants.splice(0));
   await pool.stopAll();

@@ -108,6 +108,8 @@ export interface ZkEnsemble {
   killLeader(): Promise<ZkServer>;
   /** Waits until every running server (a paused one cannot answer: left out) is leader or follower. */
   waitForQuorum(timeoutMs?: number): Promise<void>;
+  /** Starts every stopped server again (together) and waits for a quorum; nothing when all run. */
+  restartStopped(): Promise<void>;
   /** Stops every server, deletes all data but myid, starts them all again. */
   wipeData(): Promise<void>;
   /** Removes every container and data directory. Idempotent. */
@@ -523,6 +525,13 @@ class ContainerZkEnsemble implements ZkEnsemble {
       const settled = modes.every((m) => m === 'leader' || m === 'follower');
       return settled && modes.filter((m) => m === 'leader').length === 1 ? true : undefined;
     });
+  }
+
+  async restartStopped(): Promise<void> {
+    const stopped = this.servers.filter((s) => !s.running);
+    if (stopped.length === 0) return;
+    await Promise.all(stopped.map((s) => s.start({ waitFor: 'running' })));
+    await this.waitForQuorum();
   }
 
   async wipeData(): Promise<void> {
