@@ -15,6 +15,10 @@ import { watched } from './watched.js';
  * zxids and versions; may skip intermediate versions but always converges; silent while `suspended`;
  * completes on close.
  *
+ * Needs READ on the node: exists() checks no ACL, but ZooKeeper delivers a node's events only to
+ * sessions that may read it, so without READ this shows the first Stat and then nothing (no error to
+ * report it; data$ fails with NoAuthError instead). FAULTS.md, row 13.
+ *
  * @example
  * stat$(client, '/app/ready').subscribe((s) => console.log(s ? 'ready' : 'not yet'));
  */
