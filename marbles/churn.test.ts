@@ -1,7 +1,8 @@
 /**
  * A session whose connections keep closing soon after each reconnect (two handles on one session take
  * it from each other: SESSION_MOVED) is given up: `lost` with reason `moved`, then a new session. On
- * virtual time, with the scripted transport and a 1,000-frame session timeout (short-lived: < 1,000 frames).
+ * virtual time, with the scripted transport and a 1,000-frame session timeout: given up after ten
+ * timeouts with ten drops in the last ten and no connection that lived three.
  */
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
@@ -51,21 +52,61 @@ describe('a session that keeps moving away', () => {
     });
   });
 
-  it('a connection that lives a session timeout ends the run: no lost', () => {
+  it('a connection that lives three session timeouts ends the run: no lost', () => {
     const ts = scheduler();
     ts.run(() => {
       const { script, states } = setup(ts);
       script.at(10, 0, connected('a'));
-      // Short-lived connections for 9,000 frames, one that holds 1,000, then short-lived for 9,000 more.
-      for (let f = 20; f < 19_000; f += 20) {
-        if (f > 9_000 && f <= 10_000) continue;
+      // Short-lived connections for 9,000 frames, one that holds 3,000, then short-lived for 9,000 more.
+      for (let f = 20; f < 21_000; f += 20) {
+        if (f > 9_000 && f <= 12_000) continue;
         script.at(f, 0, { type: 'disconnected' });
         script.at(f + 10, 0, connected('a'));
       }
       ts.schedule(() => {
         expect(states.filter((s) => s.type === 'lost')).toEqual([]);
         expect(script.opened).toHaveLength(1);
-      }, 20_000);
+      }, 22_000);
+    });
+  });
+
+  it('connections that live a timeout or two now and then do not end it: lost (moved)', () => {
+    const ts = scheduler();
+    ts.run(() => {
+      const { script, states } = setup(ts);
+      script.at(10, 0, connected('a'));
+      // Short-lived connections, but every 3,000 frames one lives 1,500 (a slow rival, a busy server):
+      // the run that began at frame 10 is given up at the first drop at or after frame 10,010.
+      let f = 20;
+      while (f < 12_000) {
+        script.at(f, 0, { type: 'disconnected' });
+        const held = f % 3_000 < 20 ? 1_500 : 10;
+        script.at(f + 10, 0, connected('a'));
+        f += 10 + held;
+      }
+      ts.schedule(() => {
+        const lost = states.findIndex((s) => s.type === 'lost');
+        expect(states[lost]).toEqual({ type: 'lost', sessionId: 'a', reason: 'moved' });
+        expect(script.opened).toHaveLength(2);
+      }, 12_000);
+    });
+  });
+
+  it('a connection dropped every two session timeouts keeps its session (too few drops)', () => {
+    const ts = scheduler();
+    ts.run(() => {
+      const { script, states } = setup(ts);
+      script.at(10, 0, connected('a'));
+      // Each connection lives 1,990 frames: 15 drops in 30,000 frames, never ten in 10,000.
+      for (let f = 2_000; f < 30_000; f += 2_000) {
+        script.at(f, 0, { type: 'disconnected' });
+        script.at(f + 10, 0, connected('a'));
+      }
+      ts.schedule(() => {
+        expect(states.filter((s) => s.type === 'lost')).toEqual([]);
+        expect(states.filter((s) => s.type === 'reconnected')).toHaveLength(14);
+        expect(script.opened).toHaveLength(1);
+      }, 31_000);
     });
   });
 
