@@ -101,6 +101,18 @@ function recordStates(client: ZkClient): {
   return { states, at, subscription };
 }
 
+/** For a failure message: how the loop went since state `mark` (connections' lifetimes, the last state). */
+function churnSummary(log: { states: SessionState[]; at: number[] }, mark: number): string {
+  const lives: number[] = [];
+  for (let i = mark; i < log.states.length; i++) {
+    if (log.states[i]!.type !== 'reconnected' && log.states[i]!.type !== 'connected') continue;
+    const end = log.states.findIndex((s, j) => j > i && s.type !== 'reconnected' && s.type !== 'connected');
+    lives.push((end === -1 ? performance.now() : log.at[end]!) - log.at[i]!);
+  }
+  const sorted = [...lives].sort((x, y) => y - x).map((ms) => ms.toFixed(0));
+  return `${lives.length} connections, longest ${sorted.slice(0, 5).join(', ')} ms; last state ${log.states.at(-1)?.type}`;
+}
+
 /** Reads every 100 ms; counts outcomes by error name ('ok' for none). */
 function keepReading(
   client: ZkClient,
@@ -167,7 +179,11 @@ describe('row 7: two handles on one session (SESSION_MOVED), one server', () => 
         const joinedAt = performance.now();
         // The loop runs until the client gives the session up.
         await eventually(
-          () => expect(log.states.slice(mark).some((s) => s.type === 'lost')).toBe(true),
+          () =>
+            expect(
+              log.states.slice(mark).some((s) => s.type === 'lost'),
+              `not given up yet: ${churnSummary(log, mark)}`,
+            ).toBe(true),
           GIVE_UP_MS + 20_000,
         );
         const lostIndex = log.states.findIndex((s, i) => i >= mark && s.type === 'lost');
