@@ -80,4 +80,56 @@ describe('a create whose reply is lost', () => {
       expect(['config', ''].includes((await c.children(zk.root)).children.join())).toBe(true);
     });
   });
+
+  // Fault matrix row 3's known limitation, made to happen: the create lands, its reply is cut, and
+  // another client deletes the node (as a queue consumer takes an item) before the client is back to
+  // look for it by its GUID. ZooKeeper keeps nothing of a deleted node: 'retry' makes it again,
+  // 'reject' says the outcome is unknown.
+  for (const onLostReply of ['retry', 'reject'] as const) {
+    it(`protected, deleted by another client before the search: onLostReply '${onLostReply}'`, async () => {
+      await withProxy(async (proxy) => {
+        const c = zk.client({ connectString: proxy.connectString, sessionTimeout: 3_000 });
+        const taker = zk.client();
+        await Promise.all([c.ready(), taker.ready()]);
+        const took: string[] = [];
+        let taking = true;
+        const take = async (): Promise<void> => {
+          if (!taking) return;
+          const { children } = await taker.children(zk.root, { watch: () => void take().catch(() => {}) });
+          for (const name of children) {
+            await taker.delete(`${zk.root}/${name}`);
+            took.push(name);
+          }
+        };
+        await take();
+        const cut = proxy.cutAfterRequest(creates, 10_000);
+        const result = c
+          .create(`${zk.root}/job-`, 'x', { mode: CreateMode.PersistentSequential, onLostReply })
+          .then(
+            (path) => ({ path }),
+            (error: unknown) => ({ error }),
+          );
+        await cut;
+        const outcome = await result;
+        taking = false;
+        expect(took, 'the taker took the node that landed').toHaveLength(1);
+        const guid = /^_c_[0-9a-f-]{36}-/.exec(took[0]!)![0];
+        // The taker's last watch may have taken the second node too (retry): count both.
+        await sleep(200);
+        const left = (await taker.children(zk.root)).children;
+        if (onLostReply === 'retry') {
+          const { path } = outcome as { path: string };
+          expect(path.slice(zk.root.length + 1).startsWith(guid), 'made again under the same GUID').toBe(
+            true,
+          );
+          expect([...left, ...took.slice(1)]).toEqual([path.slice(zk.root.length + 1)]);
+        } else {
+          const { error } = outcome as { error: ConnectionLossError };
+          expect(error).toBeInstanceOf(ConnectionLossError);
+          expect(error.path).toBe(`${zk.root}/${guid}job-`);
+          expect([...left, ...took.slice(1)]).toEqual([]);
+        }
+      });
+    });
+  }
 });

@@ -202,6 +202,76 @@ describe('queue (at-least-once)', () => {
   }
 });
 
+// An enqueue whose create landed but lost its reply (fault matrix row 3: a server stopped before
+// replying), and the item taken by a consumer before the producer looks for it by its GUID: ZooKeeper
+// keeps nothing of a deleted node, so the producer cannot tell it from a create that never landed.
+describe('enqueue after a lost reply', () => {
+  async function lostReply(taken: boolean, onLostReply?: 'retry' | 'reject') {
+    const producer = zk().client();
+    await zk().advance(1);
+    const handle = producer.currentHandle()!;
+    const create = handle.create.bind(handle);
+    let sent: string | undefined;
+    // The item's first create that lands loses its reply (not the queue node's, nor one that finds
+    // the queue node missing).
+    handle.create = (request) =>
+      create(request).then(async (created) => {
+        if (!request.path.includes('qn-')) return created;
+        handle.create = create;
+        sent = request.path;
+        if (taken) await zk().writer.delete(created.path);
+        throw new ConnectionLossError({ path: request.path });
+      });
+    const result = enqueue(producer, '/q', 'job', onLostReply ? { onLostReply } : {}).then(
+      (path) => ({ path }),
+      (error: unknown) => ({ error }),
+    );
+    // Past the retry's backoff.
+    await zk().advance(5_000);
+    const left = zk().writer.children('/q');
+    await zk().advance(1);
+    return { result: await result, sent: sent!, left: (await left).children };
+  }
+
+  it('found by its GUID: resolves to the node that landed, whatever onLostReply says', async () => {
+    for (const onLostReply of ['retry', 'reject'] as const) {
+      const { result, sent, left } = await lostReply(false, onLostReply);
+      expect(result).toEqual({ path: expect.stringMatching(/^\/q\/_c_[0-9a-f-]{36}-qn-\d{10}$/) });
+      expect((result as { path: string }).path.startsWith(sent)).toBe(true);
+      expect(left).toEqual([(result as { path: string }).path.slice(3)]);
+      await zk().writer.delete((result as { path: string }).path);
+    }
+  });
+
+  it("taken before the search, 'retry' (default): sent again, so the payload is enqueued twice under one GUID", async () => {
+    const { result, sent, left } = await lostReply(true);
+    expect((result as { path: string }).path.startsWith(sent)).toBe(true);
+    expect(left).toHaveLength(1);
+    expect(`/q/${left[0]!}`.startsWith(sent)).toBe(true);
+  });
+
+  it("taken before the search, 'reject': ConnectionLossError naming the name sent, nothing enqueued again", async () => {
+    const { result, sent, left } = await lostReply(true, 'reject');
+    const { error } = result as { error: ConnectionLossError };
+    expect(error).toBeInstanceOf(ConnectionLossError);
+    expect(error.path).toBe(sent);
+    expect(sent).toMatch(/^\/q\/_c_[0-9a-f-]{36}-qn-$/);
+    expect(left).toEqual([]);
+  });
+
+  it("'reject' is checked before anything is sent: another value is an InvalidArgumentError naming it", async () => {
+    const producer = zk().client();
+    await zk().advance(1);
+    await expect(enqueue(producer, '/q', 'job', { onLostReply: 'twice' as never })).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'options.onLostReply',
+    });
+    const left = zk().writer.exists('/q');
+    await zk().advance(1);
+    expect(await left).toBeNull();
+  });
+});
+
 describe('queue (at-most-once)', () => {
   it('the delete is the claim: each item goes to exactly one consumer, in order', async () => {
     await fill('a', 'b', 'c', 'd', 'e', 'f');

@@ -17,13 +17,22 @@ export interface EnqueueOptions {
    * also CREATE and DELETE on `<path>/claims`).
    */
   readonly acl?: readonly Acl[];
+  /**
+   * An enqueue whose reply was lost looks for its item by the GUID in its name. Not finding it means
+   * it never landed, or it landed and a consumer has taken it since. 'retry' (default) enqueues it
+   * again: never lost, possibly delivered twice. 'reject' rejects with ConnectionLossError (its `path`
+   * the item name that was sent, GUID included): never twice, possibly lost; for at-most-once
+   * pipelines whose producer settles the doubt itself (e.g. with an idempotency key in the data).
+   */
+  readonly onLostReply?: 'retry' | 'reject';
 }
 
 /**
  * Appends `data` (up to ZooKeeper's size limit) to the queue at `path` (created when missing) as a
  * persistent-sequential node, and resolves to the item's path. Items are consumed in the order their
  * enqueue() calls landed. Protected (`_c_<uuid>-` prefix): a create whose reply was lost is found, not
- * repeated, so a retry never enqueues twice. Rejects with DataTooLargeError / InvalidArgumentError
+ * repeated. One that is not found is sent again (see `onLostReply`): if a consumer took it in between,
+ * the item is enqueued twice (ZooKeeper keeps no record of a deleted node). Rejects with DataTooLargeError / InvalidArgumentError
  * (naming the argument) before sending anything for bad input.
  *
  * @example
@@ -45,10 +54,11 @@ export function enqueue(
   } catch (error) {
     return Promise.reject(error);
   }
-  // create() checks the ACL (naming 'options.acl') and the data, and rejects before sending anything.
+  // create() checks the ACL and onLostReply (naming 'options.acl', 'options.onLostReply') and the data, and rejects before sending anything.
   return client.create(joinPath(path, QUEUE_ITEM), data, {
     mode: 'persistent-sequential',
     createParents: true,
     acl: options.acl,
+    onLostReply: options.onLostReply,
   });
 }

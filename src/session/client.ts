@@ -64,6 +64,15 @@ export interface CreateOptions {
    */
   readonly protect?: boolean;
   /**
+   * A recoverable create (protected, or a plain ephemeral) whose reply was lost and whose node is then
+   * not found (by its GUID, or as this session's ephemeral) was either never made or made and deleted
+   * since, by someone else: a queue consumer that took the item, say. 'retry' (default) sends it again:
+   * never lost, but then made twice. 'reject' rejects with ConnectionLossError instead, its `path` the
+   * name that was sent (GUID included): never made twice, and the caller decides. Creates that are not
+   * recoverable reject that way whatever this says.
+   */
+  readonly onLostReply?: 'retry' | 'reject';
+  /**
    * The node's ACL, e.g. `[{ perms: Perms.All, scheme: 'digest', id: 'app:<base64 sha1>' }]` or
    * `[{ perms: Perms.All, scheme: 'auth', id: '' }]` (whoever this session authenticated as). Default: the
    * open ACL. Parents made by `createParents` get the same ACL.
@@ -216,6 +225,10 @@ export class ZkClient {
       );
     }
     validateBoolean(options.protect, 'options.protect');
+    const { onLostReply } = options;
+    if (onLostReply !== undefined && onLostReply !== 'retry' && onLostReply !== 'reject') {
+      throw new InvalidArgumentError('options.onLostReply', "must be 'retry' or 'reject'", onLostReply);
+    }
     const acl = options.acl === undefined ? undefined : validateAclList(options.acl, 'options.acl');
     const protect = options.protect ?? isSequential(mode);
     const sentPath = this.chroot + (protect ? protectedPath(path, PROTECTION_SAMPLE) : path);
@@ -226,6 +239,7 @@ export class ZkClient {
       mode,
       ttl,
       protect,
+      onLostReply: onLostReply ?? 'retry',
       acl,
       parents: createParents === 'container' ? 'container' : createParents ? 'persistent' : undefined,
     };

@@ -6,9 +6,12 @@
  *   reply the parent's children are searched for the GUID before trying again;
  * - a plain ephemeral is ours when it exists with our session as its owner;
  * - other modes are not retried once sent: the caller gets ConnectionLossError (the outcome is unknown).
+ * A recoverable create whose node is not found was never made, or made and deleted since (a consumer
+ * took a queue item): `onLostReply` says whether to send it again (a possible duplicate) or to reject
+ * with ConnectionLossError (a possible loss, the caller's to settle).
  */
 import { randomUUID } from 'node:crypto';
-import { Code, isRetryable, ZkError } from '../errors.js';
+import { Code, ConnectionLossError, isRetryable, ZkError } from '../errors.js';
 import type { TransportHandle } from '../transport/port.js';
 import { isEphemeral, isSequential, type Acl, type CreateMode, type Stat } from '../types.js';
 
@@ -27,6 +30,8 @@ export interface CreatePlan {
   readonly mode: CreateMode;
   readonly ttl: number | undefined;
   readonly protect: boolean;
+  /** A recoverable create whose node is not found after a lost reply: send it again, or reject. */
+  readonly onLostReply: 'retry' | 'reject';
   /** The node's ACL (absent: open). Missing parents get it too, as Curator's creatingParentsIfNeeded does. */
   readonly acl: readonly Acl[] | undefined;
   /** Missing parents are created first, with this mode (or not at all). */
@@ -64,6 +69,8 @@ export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<
   const recoverable = guid !== undefined || (isEphemeral(plan.mode) && !isSequential(plan.mode));
   // Set once an attempt's outcome is unknown: from then on, look for its node before sending again.
   let mayExist = false;
+  let lost: unknown;
+  let unknown = false;
   for (let attempt = 0; ; attempt++) {
     const handle = await ctx.live();
     try {
@@ -71,8 +78,11 @@ export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<
         const found = await recover(handle, plan, path, guid);
         if (found !== undefined) return found;
         mayExist = false;
+        // Never made, or made and deleted since: only the caller can choose between a possible
+        // duplicate and a possible loss (thrown below, not to the retries of this catch).
+        unknown = plan.onLostReply === 'reject';
       }
-      return await handle.create(request);
+      if (!unknown) return await handle.create(request);
     } catch (error) {
       if (error instanceof ZkError && error.code === Code.NoNode && plan.parents && !mayExist) {
         await createParents(ctx, splitPath(plan.path).parent, plan.parents, plan.acl);
@@ -80,8 +90,10 @@ export async function createNode(ctx: CreateContext, plan: CreatePlan): Promise<
       }
       if (!isRetryable(error) || !recoverable) throw error;
       mayExist = true;
+      lost = error;
       await ctx.backoff(attempt, error);
     }
+    if (unknown) throw new ConnectionLossError({ path, cause: lost });
   }
 }
 

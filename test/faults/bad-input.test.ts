@@ -306,6 +306,9 @@ const createCases = (
     ...vary('options.protect', ['no', 1, 0, {}], (v) =>
       c.create(p as never, '' as never, { protect: v } as never),
     ),
+    ...vary('options.onLostReply', ['again', 'REJECT', true, 1, {}], (v) =>
+      c.create(p as never, '' as never, { onLostReply: v } as never),
+    ),
     ...vary('options.acl', [null, [], 42, 'world:anyone', {}, true], (v) =>
       c.create(p as never, '' as never, { acl: v } as never),
     ),
@@ -647,6 +650,9 @@ const table: Record<string, Entry> = {
       ...paths((v) => enqueue(c, v, 'x')),
       ...data('data', (v) => enqueue(c, p, v), true),
       ...vary('options', NOT_OBJECTS, (v) => enqueue(c, p, 'x', v)),
+      ...vary('options.onLostReply', ['again', null, 0], (v) =>
+        enqueue(c, p, 'x', { onLostReply: v } as never),
+      ),
       ...aclOptions((v) => enqueue(c, p, 'x', v)),
     ],
   },

@@ -369,9 +369,10 @@ describe('row 3: rolling restart of the ensemble under load', () => {
           'while the others went on), so the payload is enqueued twice: seen once in about 15 runs (a consumer ' +
           "took the item 80 ms after its producer reconnected; the test tells it from a consumer's redelivery by " +
           'the shared GUID). ' +
-          'Plan: when the GUID is not found after a lost reply, let enqueue() reject with a typed ' +
-          "'outcome unknown' error (the caller chooses a possible duplicate or a possible loss), or have " +
-          'consumers keep a short-lived record of acked GUIDs under the queue that the search can consult.',
+          "ZooKeeper keeps nothing of a deleted node, so the default ('retry': never lost) stays; " +
+          "enqueue(..., { onLostReply: 'reject' }) rejects with ConnectionLossError instead (never twice, the " +
+          'caller settles it; test/lost-reply.test.ts makes both happen). Plan, if asked for: consumers keep a ' +
+          'short-lived record of acked GUIDs under the queue for the search to consult.',
       ],
     });
   }, 240_000);
