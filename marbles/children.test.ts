@@ -1,7 +1,17 @@
 /** children$, stat$ and tree$ on virtual time. */
 import { map } from 'rxjs';
-import { describe, it } from 'vitest';
-import { children$, stat$, tree$, treeEvents$, type TreeEvent } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  children$,
+  NoAuthError,
+  Perms,
+  stat$,
+  tree$,
+  treeEvents$,
+  type Stat,
+  type TreeEvent,
+} from '../src/index.js';
+import { digestId } from '../src/transport/memory/acl.js';
 import { virtualSuite } from './support/virtual.js';
 
 const zk = virtualSuite();
@@ -40,6 +50,61 @@ describe('stat$', () => {
     zk().at(30, () => void zk().writer.delete('/s'));
     await zk().advance(50);
     zk().expect(seen).toBe('n 9ms a 9ms b 9ms n', { n: null, a: 'v0', b: 'v1' });
+  });
+
+  // FAULTS.md row 13: exists() checks no ACL, and the node's events go only to sessions that may READ it.
+  it('fails with NoAuthError on a node it may not READ (it would hear nothing more), leaving no watch armed', async () => {
+    const acl = [{ perms: Perms.All, scheme: 'digest', id: digestId('alice:pw') }];
+    const alice = zk().client({ auth: [{ scheme: 'digest', credentials: 'alice:pw' }] });
+    const stranger = zk().client();
+    zk().at(0, () => void alice.create('/s', 'x', { acl }));
+    const version = map((s: Stat | null) => (s ? `v${s.version}` : null));
+    const rs = zk().record(stat$(stranger, '/s'), '10ms ^');
+    const ra = zk().record(stat$(alice, '/s').pipe(version), '10ms ^');
+    // Missing, it is null for anyone. Created unreadable, it is never heard of: ZooKeeper withholds
+    // the creation from a session that may not READ the node (data$ and children$ alike).
+    const late = zk().record(stat$(stranger, '/later').pipe(version));
+    zk().at(20, () => void alice.set('/s', 'y'));
+    zk().at(30, () => void alice.create('/later', '', { acl }));
+    await zk().advance(50);
+    zk()
+      .expect(rs)
+      .toBe('10ms #', undefined, new NoAuthError({ path: '/s' }));
+    zk().expect(ra).toBe('10ms a 9ms b', { a: 'v0', b: 'v1' });
+    zk().expect(late).toBe('n', { n: null });
+    expect(stranger.armedWatchCount, "only /later's, still subscribed").toBe(1);
+  });
+
+  it('one READ check per session and ACL version: a change costs one exists(), as before', async () => {
+    await zk().seed({ '/s': 'x' });
+    const client = zk().client();
+    await zk().advance(1);
+    const [exists, get, children] = [
+      vi.spyOn(client, 'exists'),
+      vi.spyOn(client, 'get'),
+      vi.spyOn(client, 'children'),
+    ];
+    const seen = zk().record(stat$(client, '/s').pipe(map((s) => (s ? `v${s.version}` : null))));
+    zk().at(10, () => void zk().writer.set('/s', 'y'));
+    zk().at(20, () => void zk().writer.setACL('/s', [{ perms: Perms.All, scheme: 'world', id: 'anyone' }]));
+    zk().at(30, () => void zk().writer.set('/s', 'z'));
+    await zk().advance(50);
+    zk().expect(seen).toBe('-a 8ms b 19ms c', { a: 'v0', b: 'v1', c: 'v2' });
+    expect(exists).toHaveBeenCalledTimes(3);
+    // The children (none) are the smaller read of a leaf; again after the ACL's new version.
+    expect(children).toHaveBeenCalledTimes(2);
+    expect(get).not.toHaveBeenCalled();
+  });
+
+  it('the READ check reads the data when that is smaller than the children would be', async () => {
+    await zk().seed({ '/p/a': '', '/p/b': '', '/p/c': '' });
+    const client = zk().client();
+    await zk().advance(1);
+    const [get, children] = [vi.spyOn(client, 'get'), vi.spyOn(client, 'children')];
+    const seen = zk().record(stat$(client, '/p').pipe(map((s) => s?.numChildren)));
+    await zk().advance(10);
+    zk().expect(seen).toBe('-a', { a: 3 });
+    expect([get.mock.calls.length, children.mock.calls.length]).toEqual([1, 0]);
   });
 });
 

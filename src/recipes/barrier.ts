@@ -16,9 +16,9 @@ import { data$ } from '../streams/data.js';
  * - First emission: the current state. Rides out `suspended` (silent) and session expiry (re-reads).
  * - Completes after `open`, or when the client closes; errors only for what retrying cannot fix
  *   (e.g. NoAuthError). A barrier raised again after it opened is not seen (the stream is done).
- * - Waiters need READ on the barrier node. Not stat$ (an exists() watch): exists() checks no ACL, but
- *   ZooKeeper delivers the node's events only to sessions that may READ it, so a waiter without READ
- *   would stay `blocked` forever; data$ reads the node and fails such a waiter with NoAuthError.
+ * - Waiters need READ on the barrier node: ZooKeeper delivers the node's events only to sessions that
+ *   may READ it, so a bare exists() watch would leave a waiter without READ `blocked` forever; it is
+ *   built on data$, which reads the node and fails such a waiter with NoAuthError.
  *
  * @example
  * await lastValueFrom(barrier(client, '/app/barriers/deploy'));

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { NoNodeError } from '../errors.js';
 import type { ZkClient } from '../session/client.js';
 import { validateClient, validatePath } from '../session/validate.js';
 import type { Watcher } from '../transport/port.js';
@@ -15,9 +16,13 @@ import { watched } from './watched.js';
  * zxids and versions; may skip intermediate versions but always converges; silent while `suspended`;
  * completes on close.
  *
- * Needs READ on the node: exists() checks no ACL, but ZooKeeper delivers a node's events only to
- * sessions that may read it, so without READ this shows the first Stat and then nothing (no error to
- * report it; data$ fails with NoAuthError instead). FAULTS.md, row 13.
+ * Needs READ on the node, and fails with NoAuthError without it (as data$ does). exists() checks no
+ * ACL, but ZooKeeper delivers a node's events only to sessions that may read it, so a Stat read
+ * without READ would be the last: before it shows a node's Stat, the stream makes one READ-guarded
+ * read of it (the smaller of its data and its children, by the Stat; no watch), once per session and
+ * ACL version (`aversion`). What it cannot see (nor can data$): an ACL changed later to shut the
+ * session out (setACL fires no watch, and the node's later events are withheld: the last Stat stays),
+ * and a node missing at first and then created unreadable (the creation is withheld: `null` stays).
  *
  * @example
  * stat$(client, '/app/ready').subscribe((s) => console.log(s ? 'ready' : 'not yet'));
@@ -30,5 +35,31 @@ export function stat$(client: ZkClient, path: string): Observable<Stat | null> {
 
 const statKey = (s: Stat): string => `${s.czxid}:${s.mzxid}:${s.pzxid}:${s.cversion}:${s.aversion}`;
 
-const readStat = (client: ZkClient, path: string, watch: Watcher): Promise<Stat | null> =>
-  client.exists(path, { watch });
+/** Per stream (its watcher): the session and ACL version under which it last found READ allowed. */
+const readable = new WeakMap<Watcher, string>();
+
+function readStat(client: ZkClient, path: string, watch: Watcher): Promise<Stat | null> {
+  return client
+    .exists(path, { watch })
+    .then((stat) => (stat === null ? null : checkRead(client, path, watch, stat)));
+}
+
+/** Resolves to `stat` once the session may READ the node; rejects with NoAuthError if it may not. */
+function checkRead(client: ZkClient, path: string, watch: Watcher, stat: Stat): Stat | Promise<Stat | null> {
+  const mark = `${client.sessionId}:${stat.aversion}`;
+  if (readable.get(watch) === mark) return stat;
+  // Children names average well over 10 bytes; either read needs READ and arms no watch.
+  const probe: Promise<unknown> =
+    stat.dataLength < stat.numChildren * 10 ? client.get(path) : client.children(path);
+  return probe.then(
+    () => {
+      readable.set(watch, mark);
+      return stat;
+    },
+    (error: unknown) => {
+      // Deleted in between: read again (an unreadable node's delete would not be heard).
+      if (error instanceof NoNodeError) return readStat(client, path, watch);
+      throw error;
+    },
+  );
+}

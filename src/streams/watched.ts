@@ -119,7 +119,9 @@ class Loop<T> implements SessionHandlers, Running {
     if (!this.active) return this.late();
     if (error instanceof ClosedError) return this.closed();
     if (!isRetryable(error)) {
-      this.active = false;
+      // Over for good: leave the session hub and release what the read armed (stat$'s exists() watch
+      // on a node it may not READ), as an unsubscribe would.
+      this.stop();
       return this.sink.error(error);
     }
     this.stale = true;
