@@ -32,8 +32,8 @@ export interface EnqueueOptions {
  * persistent-sequential node, and resolves to the item's path. Items are consumed in the order their
  * enqueue() calls landed. Protected (`_c_<uuid>-` prefix): a create whose reply was lost is found, not
  * repeated. One that is not found is sent again (see `onLostReply`): if a consumer took it in between,
- * the item is enqueued twice (ZooKeeper keeps no record of a deleted node). Rejects with DataTooLargeError / InvalidArgumentError
- * (naming the argument) before sending anything for bad input.
+ * the item is enqueued twice (ZooKeeper keeps no record of a deleted node). Rejects with
+ * DataTooLargeError / InvalidArgumentError (naming the argument) before sending anything for bad input.
  *
  * @example
  * await enqueue(client, '/app/jobs', JSON.stringify({ id: 42 }));
@@ -54,7 +54,8 @@ export function enqueue(
   } catch (error) {
     return Promise.reject(error);
   }
-  // create() checks the ACL and onLostReply (naming 'options.acl', 'options.onLostReply') and the data, and rejects before sending anything.
+  // create() checks the data, the ACL and onLostReply (naming 'options.acl', 'options.onLostReply'),
+  // and rejects before sending anything.
   return client.create(joinPath(path, QUEUE_ITEM), data, {
     mode: 'persistent-sequential',
     createParents: true,

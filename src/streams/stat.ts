@@ -48,7 +48,8 @@ function readStat(client: ZkClient, path: string, watch: Watcher): Promise<Stat 
 function checkRead(client: ZkClient, path: string, watch: Watcher, stat: Stat): Stat | Promise<Stat | null> {
   const mark = `${client.sessionId}:${stat.aversion}`;
   if (readable.get(watch) === mark) return stat;
-  // Children names average well over 10 bytes; either read needs READ and arms no watch.
+  // A child's name takes 10 bytes or more of a listing: read the data when it is smaller than that.
+  // Either read needs READ, and neither arms a watch.
   const probe: Promise<unknown> =
     stat.dataLength < stat.numChildren * 10 ? client.get(path) : client.children(path);
   return probe.then(
